@@ -1,0 +1,305 @@
+"""Load and validate `config.yaml` and the environment into typed settings, once.
+
+Every key is declared in `SCHEMA` with its default and a validator; an unknown key, a
+wrong type or a bad value is an `InputError` that names the key and shows a valid value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+DEFAULT_API_URL = "https://api.x.com"
+API_URL_ENV = "AGENT_DIARY_X_API_URL"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    time: str
+    poll_seconds: int
+    catch_up_days: int
+
+
+@dataclass(frozen=True)
+class ThreadSettings:
+    template: str
+    numbering: bool
+    max_posts: int
+    repo_url: str | None
+
+
+@dataclass(frozen=True)
+class XSettings:
+    api_url: str
+    profile: str
+
+
+@dataclass(frozen=True)
+class GitSettings:
+    commit: bool
+    push: bool
+    pull: bool
+    author: str | None
+
+
+@dataclass(frozen=True)
+class Pricing:
+    post: float
+    post_with_url: float
+    media_metadata: float
+    delete: float
+    read: float
+
+
+@dataclass(frozen=True)
+class Config:
+    timezone: str
+    schedule: Schedule
+    thread: ThreadSettings
+    x: XSettings
+    git: GitSettings
+    pricing: Pricing
+    source: str  # where the settings came from, for messages
+
+    def as_template_context(self) -> dict[str, Any]:
+        """The config as plain data for templates (no secrets live here)."""
+        from dataclasses import asdict
+
+        data = asdict(self)
+        data.pop("source")
+        return data
+
+
+Validator = Callable[[str, Any], Any]
+
+
+def _check(ok: bool, key: str, value: Any, valid: str) -> None:
+    if not ok:
+        raise InputError(f"config key '{key}': {value!r} is not valid; expected {valid}")
+
+
+def _bool(key: str, value: Any) -> bool:
+    _check(isinstance(value, bool), key, value, "true or false")
+    return value
+
+
+def _int_range(low: int, high: int) -> Validator:
+    def check(key: str, value: Any) -> int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        _check(ok, key, value, f"a whole number from {low} to {high}")
+        return value
+
+    return check
+
+
+def _price(key: str, value: Any) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    _check(ok, key, value, "a price in US dollars, e.g. 0.015")
+    return float(value)
+
+
+def _text(pattern: str, example: str) -> Validator:
+    def check(key: str, value: Any) -> str:
+        _check(isinstance(value, str) and re.fullmatch(pattern, value) is not None,
+               key, value, example)
+        return value
+
+    return check
+
+
+def _optional(inner: Validator) -> Validator:
+    def check(key: str, value: Any) -> Any:
+        return None if value is None else inner(key, value)
+
+    return check
+
+
+def parse_hhmm(key: str, value: Any) -> str:
+    """`HH:MM`, 24-hour. An unquoted 18:30 is read by YAML 1.1 as the number 1110."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise InputError(
+            f"{key}: {value!r} is a number because YAML reads an unquoted 18:30 as base 60; "
+            f'quote it, e.g. {key.rsplit(".", 1)[-1]}: "18:30"'
+        )
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value) if isinstance(value, str) else None
+    _check(match is not None, key, value, 'a time "HH:MM" (24-hour), e.g. "18:30"')
+    return value
+
+
+def _timezone(key: str, value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    _check(isinstance(value, str) and value != "", key, value, 'an IANA zone, e.g. "Europe/Berlin"')
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"config key '{key}': {value!r} is not a known time zone; "
+            'expected an IANA zone name, e.g. "Europe/Berlin" or "UTC"'
+        ) from None
+    return value
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _duration(key: str, value: Any) -> int:
+    """Seconds from `300`, `"30s"`, `"5m"` or `"1h"`; at least 10 seconds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value
+    else:
+        match = re.fullmatch(r"(\d+)\s*([smh])", value) if isinstance(value, str) else None
+        _check(match is not None, key, value, 'a duration such as "30s", "5m" or "1h"')
+        assert match is not None
+        seconds = int(match[1]) * _DURATION_UNITS[match[2]]
+    _check(10 <= seconds <= 86400, key, value, 'a duration from "10s" to "24h"')
+    return seconds
+
+
+def _url(key: str, value: Any) -> str:
+    _check(isinstance(value, str) and re.match(r"https?://[^\s/]+", value) is not None,
+           key, value, 'an http(s) URL, e.g. "https://api.x.com"')
+    return value.rstrip("/")
+
+
+# key -> (default, validator). The order is the order `init` writes them in.
+SCHEMA: dict[str, tuple[Any, Validator]] = {
+    "timezone": ("UTC", _timezone),
+    "schedule.time": ("18:00", parse_hhmm),
+    "schedule.poll": ("5m", _duration),
+    "schedule.catch_up_days": (0, _int_range(0, 365)),
+    "thread.template": ("thread", _text(r"[A-Za-z0-9_-]+", 'a template name, e.g. "thread"')),
+    "thread.numbering": (False, _bool),
+    "thread.max_posts": (25, _int_range(1, 100)),
+    "thread.repo_url": (None, _optional(_url)),
+    "x.api_url": (DEFAULT_API_URL, _url),
+    "x.profile": ("default", _text(r"[A-Za-z0-9_.-]+", 'a profile name, e.g. "default"')),
+    "git.commit": (True, _bool),
+    "git.push": (False, _bool),
+    "git.pull": (False, _bool),
+    "git.author": (None, _optional(_text(r"[^<>\n]+ <[^<>\s]+>", '"Name <email@example.com>"'))),
+    "pricing.post": (0.015, _price),
+    "pricing.post_with_url": (0.20, _price),
+    "pricing.media_metadata": (0.005, _price),
+    "pricing.delete": (0.01, _price),
+    "pricing.read": (0.001, _price),
+}
+_SECTIONS = {key.split(".")[0] for key in SCHEMA if "." in key}
+
+
+def _flatten(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in raw.items():
+        if not isinstance(name, str):
+            raise InputError(f"{source}: key {name!r} is not a name")
+        if name in _SECTIONS:
+            if value is None:
+                continue
+            if not isinstance(value, Mapping):
+                raise InputError(f"config key '{name}' in {source}: expected a mapping of "
+                                 f"{', '.join(k for k in SCHEMA if k.startswith(name + '.'))}")
+            for sub, subvalue in value.items():
+                flat[f"{name}.{sub}"] = subvalue
+        else:
+            flat[name] = value
+    unknown = [key for key in flat if key not in SCHEMA]
+    if unknown:
+        raise InputError(
+            f"{source}: unknown config key{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(k) for k in unknown)}; valid keys are: {', '.join(SCHEMA)}"
+        )
+    return flat
+
+
+def config_from_mapping(
+    raw: Mapping[str, Any] | None, source: str = "config.yaml",
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Validate a parsed config mapping (pure: the environment is passed in)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise InputError(f"{source}: expected a mapping of settings, got {type(raw).__name__}")
+    flat = _flatten(raw, source)
+    environ = os.environ if environ is None else environ
+    if environ.get(API_URL_ENV):
+        flat["x.api_url"] = environ[API_URL_ENV]
+    values: dict[str, Any] = {}
+    for key, (default, validate) in SCHEMA.items():
+        label = f"{API_URL_ENV} (x.api_url)" if key == "x.api_url" and environ.get(API_URL_ENV) \
+            else key
+        values[key] = validate(label, flat[key]) if key in flat else default
+    return Config(
+        timezone=values["timezone"],
+        schedule=Schedule(values["schedule.time"], values["schedule.poll"],
+                          values["schedule.catch_up_days"]),
+        thread=ThreadSettings(values["thread.template"], values["thread.numbering"],
+                              values["thread.max_posts"], values["thread.repo_url"]),
+        x=XSettings(values["x.api_url"], values["x.profile"]),
+        git=GitSettings(values["git.commit"], values["git.push"], values["git.pull"],
+                        values["git.author"]),
+        pricing=Pricing(values["pricing.post"], values["pricing.post_with_url"],
+                        values["pricing.media_metadata"], values["pricing.delete"],
+                        values["pricing.read"]),
+        source=source,
+    )
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read `config.yaml` (a missing file means all defaults) and the environment."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return config_from_mapping({}, f"{path} (missing: defaults)", environ)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML: {exc}") from None
+    return config_from_mapping(raw, str(path), environ)
+
+
+def default_config_text() -> str:
+    """The commented `config.yaml` that `init` writes: every key at its default."""
+    return """\
+# agent-diary settings. Git-tracked: never put a secret here.
+# Credentials come from X_* environment variables or `agent-diary auth`.
+timezone: UTC              # IANA zone for dates and schedule.time
+
+schedule:
+  time: "18:00"            # when the service posts each day's entry (quote it)
+  poll: 5m                 # how often the service looks for new commits
+  catch_up_days: 0         # how old an unposted entry the service may still post
+
+thread:
+  template: thread         # templates/<name>.j2 (a packaged default if absent)
+  numbering: false         # append " 1/5" to each post (counted in the length)
+  max_posts: 25            # an entry needing more posts is refused
+  # repo_url: https://github.com/you/your-diary   # given to templates as entry.url
+
+x:
+  api_url: https://api.x.com
+  profile: default         # which profile of the credentials file to post as
+
+git:
+  commit: true             # commit the tweet IDs into the entry's front matter
+  push: false
+  pull: false
+  # author: "agent-diary <agent-diary@example.com>"
+
+pricing:                   # US$ per request, for the cost estimate (X pay-per-use)
+  post: 0.015
+  post_with_url: 0.20
+  media_metadata: 0.005
+  delete: 0.01
+  read: 0.001
+"""

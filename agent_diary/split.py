@@ -1,0 +1,159 @@
+"""Weighted length (twitter-text v3) and splitting blocks of text into posts.
+
+Explicit chunks always start a new post. Within a chunk blocks are packed greedily; a
+block that does not fit in the current post but fits in an empty one starts a new post;
+a block longer than a whole post is split at sentence ends, then at whitespace, and only
+a single unbroken token longer than a post is cut, at a grapheme-cluster boundary.
+Whitespace at a cut is dropped; nothing else is lost or reordered.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .entry import MediaRef
+from .errors import InputError
+from .render import Chunk
+
+MAX_WEIGHTED_LENGTH = 280
+MAX_IMAGES_PER_POST = 4
+
+
+@lru_cache(maxsize=1)
+def _twitter_text():  # -> the twitter_text module
+    # Heavy (~0.5 s) and it imports pkg_resources, which warns on import in recent
+    # setuptools: load it only when counting, without the noise on stderr.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import twitter_text
+    return twitter_text
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str):  # -> twitter_text.ParsedResult
+    return _twitter_text().parse_tweet(text)
+
+
+def weighted_length(text: str) -> int:
+    """Length by the twitter-text v3 rules (NFC, CJK and emoji 2, every URL 23)."""
+    return _parse(text).weightedLength
+
+
+def is_valid_post(text: str) -> bool:
+    return _parse(text).valid
+
+
+def has_url(text: str) -> bool:
+    return bool(_twitter_text().extract_urls(text))
+
+
+@dataclass(frozen=True)
+class Post:
+    text: str
+    media: tuple[MediaRef, ...] = ()
+
+
+# Break opportunities inside a block, coarse to fine: (pattern of the separator).
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(\s+)|(?<=[。！？])(\s*)")  # noqa: RUF001
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _units(text: str, level: int) -> list[tuple[int, int]]:
+    """Spans of `text` at a break level: 0 sentences, 1 words, 2 grapheme clusters."""
+    if level == 2:
+        import regex
+
+        return [m.span() for m in regex.finditer(r"\X", text)]
+    pattern = _SENTENCE_END if level == 0 else _WHITESPACE
+    spans, start = [], 0
+    for match in pattern.finditer(text):
+        sep_start = match.start(1) if match.group(1) is not None else match.start(2)
+        sep_end = match.end()
+        if sep_start > start and sep_end < len(text):
+            spans.append((start, sep_start))
+            start = sep_end
+    spans.append((start, len(text)))
+    return spans
+
+
+class _Packer:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.posts: list[Post] = []
+        self.text = ""
+        self.media: list[MediaRef] = []
+
+    def fits(self, text: str) -> bool:
+        return weighted_length(text) <= self.limit
+
+    def flush(self) -> None:
+        if self.text:
+            self.posts.append(Post(self.text, tuple(self.media)))
+        elif self.media and self.posts:  # images with no text of their own: post before
+            last = self.posts[-1]
+            self.posts[-1] = Post(last.text, last.media + tuple(self.media))
+        self.text, self.media = "", []
+
+    def place(self, text: str, sep: str, media: list[tuple[int, MediaRef]], level: int) -> None:
+        if not text:
+            self.media.extend(ref for _, ref in media)
+            return
+        if self.fits(self.text + sep + text if self.text else text):
+            self.text = self.text + sep + text if self.text else text
+            self.media.extend(ref for _, ref in media)
+            return
+        if self.text and self.fits(text):
+            self.flush()
+            self.text = text
+            self.media.extend(ref for _, ref in media)
+            return
+        spans = _units(text, level)
+        if len(spans) == 1:
+            if level == 2:  # one grapheme cluster longer than a post: nothing left to cut
+                raise InputError("a single character sequence is longer than a whole post: "
+                                 f"{text[:40]!r}")
+            self.place(text, sep, media, level + 1)
+            return
+        starts = [start for start, _ in spans]
+        groups: list[list[tuple[int, MediaRef]]] = [[] for _ in spans]
+        for offset, ref in media:  # an image goes with the unit it stands in or after
+            index = max(0, bisect_right(starts, offset) - 1)
+            groups[index].append((max(0, offset - starts[index]), ref))
+        for index, (start, end) in enumerate(spans):
+            piece_sep = sep if index == 0 else text[spans[index - 1][1]:start]
+            self.place(text[start:end], piece_sep, groups[index], level)
+
+
+def _pack(chunks: list[Chunk], limit: int) -> list[Post]:
+    packer = _Packer(limit)
+    for chunk in chunks:
+        packer.flush()
+        for block in chunk:
+            packer.place(block.text, block.sep, list(block.media), 0)
+    packer.flush()
+    return packer.posts
+
+
+def numbering_suffix(number: int, total: int) -> str:
+    return f" {number}/{total}"
+
+
+def split_into_posts(chunks: list[Chunk], numbering: bool = False,
+                     limit: int = MAX_WEIGHTED_LENGTH) -> list[Post]:
+    """Posts whose weighted length (numbering included) is at most `limit`."""
+    total_guess = 1
+    while True:
+        reserve = len(numbering_suffix(total_guess, total_guess)) if numbering else 0
+        posts = _pack(chunks, limit - reserve)
+        if not numbering:
+            return posts
+        if len(str(len(posts))) <= len(str(total_guess)):
+            total = len(posts)
+            return [Post(p.text + numbering_suffix(i, total), p.media)
+                    for i, p in enumerate(posts, 1)]
+        total_guess = len(posts)

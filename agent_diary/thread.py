@@ -1,0 +1,143 @@
+"""The whole way from a dated entry to the thread it becomes (what `preview` shows and
+`publish` posts): entry → template → Markdown → posts → media → cost estimate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .diary import PACKAGED_TEMPLATES, Diary
+from .entry import Entry, MediaRef
+from .errors import InputError
+from .render import markdown_to_chunks, render_template
+from .split import (
+    MAX_IMAGES_PER_POST,
+    MAX_WEIGHTED_LENGTH,
+    Post,
+    has_url,
+    is_valid_post,
+    split_into_posts,
+    weighted_length,
+)
+
+
+@dataclass(frozen=True)
+class PostMedia:
+    path: str  # relative to the repository root, POSIX separators
+    alt: str | None
+
+
+@dataclass(frozen=True)
+class ThreadPost:
+    text: str
+    weighted_length: int
+    media: tuple[PostMedia, ...]
+    has_url: bool
+
+
+@dataclass(frozen=True)
+class Thread:
+    entry: Entry
+    posts: tuple[ThreadPost, ...]
+    estimated_cost_usd: float
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def date(self) -> dt.date:
+        return self.entry.date
+
+    def as_json(self) -> dict[str, Any]:
+        """The `preview --format json` object of the interface contract."""
+        return {
+            "date": self.date.isoformat(),
+            "posts": [
+                {"text": p.text, "weighted_length": p.weighted_length,
+                 "media": [{"path": m.path, "alt": m.alt or ""} for m in p.media]}
+                for p in self.posts
+            ],
+            "estimated_cost_usd": self.estimated_cost_usd,
+        }
+
+
+def resolve_media_path(root: Path, entry_file: Path, path: str, source: str) -> Path:
+    """A media path as written in an entry, resolved (symlinks too) inside the repo."""
+    if "://" in path or path.startswith("data:"):
+        raise InputError(f"{source}: media {path!r} is not a file in the repository; "
+                         "copy the image into the repository (e.g. diary/media/) and link it")
+    base = root if path.startswith("/") else entry_file.parent
+    resolved = (base / path.lstrip("/")).resolve()
+    top = root.resolve()
+    if not resolved.is_relative_to(top) or resolved.is_relative_to(top / ".git"):
+        raise InputError(f"{source}: media {path!r} resolves outside the repository "
+                         f"({resolved}); media must be files inside {top}")
+    if not resolved.is_file():
+        where = "the repository root" if path.startswith("/") else "the entry's folder"
+        raise InputError(f"{source}: media {path!r} not found (paths are relative to {where}; "
+                         "a path starting with / is relative to the repository root)")
+    return resolved
+
+
+def _attach_front_matter_media(posts: list[Post], media: tuple[MediaRef, ...],
+                               source: str) -> list[Post]:
+    extra: list[list[MediaRef]] = [[] for _ in posts]
+    for ref in media:
+        number = ref.post or 1
+        if number > len(posts):
+            raise InputError(f"{source}: media {ref.path!r} asks for post {number}, but the "
+                             f"thread has {len(posts)} post(s)")
+        extra[number - 1].append(ref)
+    return [Post(post.text, tuple(extra[i]) + post.media) for i, post in enumerate(posts)]
+
+
+def estimate_cost(posts: tuple[ThreadPost, ...], config: Config) -> float:
+    price = config.pricing
+    total = sum(price.post_with_url if p.has_url else price.post for p in posts)
+    total += sum(price.media_metadata for p in posts for m in p.media if m.alt)
+    return round(total, 6)
+
+
+def build_thread(diary: Diary, config: Config, date: dt.date) -> Thread:
+    """The thread for `date`'s entry, fully validated; touches nothing."""
+    entry = diary.load_entry(date)
+    entry_file = diary.root / entry.source
+    rendered = render_template(entry, config, diary.templates_dir, PACKAGED_TEMPLATES)
+    chunks = markdown_to_chunks(rendered)
+    if not chunks:
+        raise InputError(f"{entry.source}: the template renders to no text")
+
+    max_posts = config.thread.max_posts
+    # A cheap lower bound first, so a huge entry fails fast instead of being split.
+    whole = weighted_length("\n\n".join(b.text for chunk in chunks for b in chunk))
+    if whole > max_posts * MAX_WEIGHTED_LENGTH:
+        raise InputError(f"{entry.source}: the entry needs at least "
+                         f"{-(-whole // MAX_WEIGHTED_LENGTH)} posts, more than "
+                         f"thread.max_posts ({max_posts}); shorten it or raise the limit")
+    posts = split_into_posts(chunks, numbering=config.thread.numbering)
+    if len(posts) > max_posts:
+        raise InputError(f"{entry.source}: the entry needs {len(posts)} posts, more than "
+                         f"thread.max_posts ({max_posts}); shorten it or raise the limit")
+    posts = _attach_front_matter_media(posts, entry.media, entry.source)
+
+    warnings: list[str] = []
+    thread_posts: list[ThreadPost] = []
+    for number, post in enumerate(posts, 1):
+        if not is_valid_post(post.text):
+            raise InputError(f"{entry.source}: post {number} holds a character X does not "
+                             "accept (U+FFFE, U+FFFF or a stray directional mark); remove it")
+        if len(post.media) > MAX_IMAGES_PER_POST:
+            raise InputError(f"{entry.source}: post {number} carries {len(post.media)} images; "
+                             f"X allows at most {MAX_IMAGES_PER_POST} per post")
+        media = []
+        for ref in post.media:
+            resolved = resolve_media_path(diary.root, entry_file, ref.path, entry.source)
+            if not ref.alt:
+                warnings.append(f"{entry.source}: media {ref.path!r} has no alt text; "
+                                "people using screen readers will miss it")
+            media.append(PostMedia(diary.rel(resolved), ref.alt))
+        thread_posts.append(ThreadPost(post.text, weighted_length(post.text), tuple(media),
+                                       has_url(post.text)))
+    final = tuple(thread_posts)
+    return Thread(entry, final, estimate_cost(final, config), tuple(warnings))
