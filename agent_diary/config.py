@@ -122,13 +122,16 @@ def _optional(inner: Validator) -> Validator:
 
 def parse_hhmm(key: str, value: Any) -> str:
     """`HH:MM`, 24-hour. An unquoted 18:30 is read by YAML 1.1 as the number 1110."""
+    name = key.rsplit(".", 1)[-1]
     if isinstance(value, int) and not isinstance(value, bool):
         raise InputError(
-            f"{key}: {value!r} is a number because YAML reads an unquoted 18:30 as base 60; "
-            f'quote it, e.g. {key.rsplit(".", 1)[-1]}: "18:30"'
+            f"key '{key}': {value!r} is a number because YAML reads an unquoted 18:30 as "
+            f'base 60; quote it, e.g. {name}: "18:30"'
         )
     match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value) if isinstance(value, str) else None
-    _check(match is not None, key, value, 'a time "HH:MM" (24-hour), e.g. "18:30"')
+    if match is None:
+        raise InputError(f"key '{key}': {value!r} is not valid; expected a time \"HH:MM\" "
+                         '(24-hour), e.g. "18:30"')
     return value
 
 
@@ -234,7 +237,7 @@ def config_from_mapping(
     for key, (default, validate) in SCHEMA.items():
         label = f"{API_URL_ENV} (x.api_url)" if key == "x.api_url" and environ.get(API_URL_ENV) \
             else key
-        values[key] = validate(label, flat[key]) if key in flat else default
+        values[key] = validate(label, flat.get(key, default))
     return Config(
         timezone=values["timezone"],
         schedule=Schedule(values["schedule.time"], values["schedule.poll"],

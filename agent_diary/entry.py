@@ -93,7 +93,8 @@ def _load_front_matter(yaml_text: str, source: str) -> dict[str, Any]:
         data = yaml.safe_load(yaml_text) if yaml_text.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (front matter line {mark.line + 1})" if mark is not None else ""
+        # +2: the mark counts from 0, inside the front matter, below the opening '---'.
+        where = f" (line {mark.line + 2})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(f"{source}: the front matter is not valid YAML{where}: {problem}") \
             from None
@@ -187,7 +188,7 @@ def parse_entry(text: str, date: dt.date, source: str) -> Entry:
     time = data.get("time")
     if time is not None:
         try:
-            time = parse_hhmm("key 'time'", time)
+            time = parse_hhmm("time", time)
         except InputError as exc:
             problems.append(exc.message)
             time = None

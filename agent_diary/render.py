@@ -164,11 +164,15 @@ class _Converter:
 def _inline_text(children: list[Token]) -> tuple[str, list[tuple[int, MediaRef]]]:
     out: list[str] = []
     media: list[tuple[int, MediaRef]] = []
-    links: list[tuple[str, int]] = []  # (href, length of out when the link opened)
+    links: list[tuple[str, int]] = []  # (href, len(out) when the link opened)
+    previous = ""
     for child in children:
         kind = child.type
         if kind in ("text", "code_inline", "html_inline"):
-            out.append(child.content)
+            content = child.content
+            if previous == "image" and content.startswith(" ") and out and out[-1].endswith(" "):
+                content = content[1:]  # "a ![img](x) b" reads "a b", not "a  b"
+            out.append(content)
         elif kind == "softbreak":
             out.append(" ")
         elif kind == "hardbreak":
@@ -184,6 +188,7 @@ def _inline_text(children: list[Token]) -> tuple[str, list[tuple[int, MediaRef]]
             bare = re.sub(r"^(mailto:|https?://)", "", href)
             if label not in (href, bare) and href:
                 out.append(f" {href}" if label else href)
+        previous = kind
     text = "".join(out)
     # Whitespace at the ends of a paragraph (left by a removed image) is not content.
     stripped = text.strip(" ")

@@ -35,17 +35,23 @@ def _twitter_text():  # -> the twitter_text module
 
 
 @lru_cache(maxsize=4096)
-def _parse(text: str):  # -> twitter_text.ParsedResult
-    return _twitter_text().parse_tweet(text)
+def _parse(text: str, version: int):  # -> twitter_text.ParsedResult
+    module = _twitter_text()
+    from twitter_text.config import config
+
+    # v2 and v3 share weights and URL rules; v3 adds counting an emoji sequence as one.
+    options = {**config["version3"], "emoji_parsing_enabled": version >= 3}
+    return module.parse_tweet(text, options)
 
 
-def weighted_length(text: str) -> int:
-    """Length by the twitter-text v3 rules (NFC, CJK and emoji 2, every URL 23)."""
-    return _parse(text).weightedLength
+def weighted_length(text: str, version: int = 3) -> int:
+    """Length by the twitter-text rules: v3 (NFC, CJK and emoji 2, every URL 23) is what X
+    applies; other versions exist only to run the conformance cases written for them."""
+    return _parse(text, version).weightedLength
 
 
-def is_valid_post(text: str) -> bool:
-    return _parse(text).valid
+def is_valid_post(text: str, version: int = 3) -> bool:
+    return _parse(text, version).valid
 
 
 def has_url(text: str) -> bool:
@@ -72,8 +78,11 @@ def _units(text: str, level: int) -> list[tuple[int, int]]:
     pattern = _SENTENCE_END if level == 0 else _WHITESPACE
     spans, start = [], 0
     for match in pattern.finditer(text):
-        sep_start = match.start(1) if match.group(1) is not None else match.start(2)
-        sep_end = match.end()
+        # The separator is the whitespace after a sentence end (group 1 or 2), or the
+        # whole match for words.
+        group = next((g for g in range(1, (pattern.groups or 0) + 1)
+                      if match.group(g) is not None), 0)
+        sep_start, sep_end = match.span(group)
         if sep_start > start and sep_end < len(text):
             spans.append((start, sep_start))
             start = sep_end

@@ -1,0 +1,77 @@
+"""config.yaml: defaults, validation messages that name the key, environment override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agent_diary.config import SCHEMA, config_from_mapping, default_config_text, load_config
+from agent_diary.errors import InputError
+
+
+def test_missing_and_empty_config_mean_defaults(tmp_path: Path) -> None:
+    for config in (load_config(tmp_path / "absent.yaml", environ={}),
+                   config_from_mapping(None, environ={}), config_from_mapping({}, environ={})):
+        assert config.timezone == "UTC"
+        assert config.schedule.time == "18:00" and config.schedule.poll_seconds == 300
+        assert config.thread.max_posts == 25 and config.thread.numbering is False
+        assert config.x.api_url == "https://api.x.com"
+        assert config.pricing.post == 0.015 and config.pricing.post_with_url == 0.20
+
+
+def test_the_written_default_config_is_valid_and_complete() -> None:
+    raw = yaml.safe_load(default_config_text())
+    config = config_from_mapping(raw, environ={})
+    assert config == config_from_mapping({}, environ={})
+    written = {f"{section}.{key}" for section, value in raw.items() if isinstance(value, dict)
+               for key in value} | {key for key, value in raw.items()
+                                    if not isinstance(value, dict)}
+    # Every key is written except the optional ones, which are commented examples.
+    assert set(SCHEMA) - written == {"thread.repo_url", "git.author"}
+
+
+@pytest.mark.parametrize(("raw", "fragments"), [
+    ({"timezon": "UTC"}, ["unknown config key 'timezon'", "valid keys are: timezone"]),
+    ({"thread": {"max_post": 3}}, ["'thread.max_post'"]),
+    ({"timezone": "Mars/Olympus"}, ["'timezone'", "not a known time zone", "Europe/Berlin"]),
+    ({"schedule": {"time": "6pm"}}, ["'schedule.time'", '"18:30"']),
+    ({"schedule": {"time": 1110}}, ["'schedule.time'", "quote it"]),
+    ({"schedule": {"poll": "often"}}, ["'schedule.poll'", '"5m"']),
+    ({"schedule": {"poll": "2s"}}, ["'schedule.poll'", '"10s"']),
+    ({"thread": {"numbering": "yes"}}, ["'thread.numbering'", "true or false"]),
+    ({"thread": {"max_posts": 0}}, ["'thread.max_posts'", "from 1 to 100"]),
+    ({"thread": "x"}, ["'thread'", "expected a mapping"]),
+    ({"x": {"api_url": "ftp://x"}}, ["'x.api_url'", "https://api.x.com"]),
+    ({"pricing": {"post": -1}}, ["'pricing.post'", "0.015"]),
+    ({"git": {"author": "no email"}}, ["'git.author'", "Name <email@example.com>"]),
+    (["a", "list"], ["expected a mapping of settings"]),
+])
+def test_errors_name_the_key_and_a_valid_value(raw, fragments: list[str]) -> None:
+    with pytest.raises(InputError) as info:
+        config_from_mapping(raw, environ={})
+    for fragment in fragments:
+        assert fragment in info.value.message
+    assert info.value.exit_code == 2
+
+
+def test_environment_overrides_the_api_url() -> None:
+    config = config_from_mapping({"x": {"api_url": "https://api.x.com"}},
+                                 environ={"AGENT_DIARY_X_API_URL": "http://127.0.0.1:9/"})
+    assert config.x.api_url == "http://127.0.0.1:9"
+    with pytest.raises(InputError, match="AGENT_DIARY_X_API_URL"):
+        config_from_mapping({}, environ={"AGENT_DIARY_X_API_URL": "not a url"})
+
+
+def test_durations_and_yaml_errors(tmp_path: Path) -> None:
+    assert config_from_mapping({"schedule": {"poll": "1h"}}, environ={}).schedule.poll_seconds \
+        == 3600
+    assert config_from_mapping({"schedule": {"poll": 90}}, environ={}).schedule.poll_seconds == 90
+    bad = tmp_path / "config.yaml"
+    bad.write_text("thread: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_config(bad, environ={})
+    bad.write_bytes(b"timezone: \xff\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        load_config(bad, environ={})

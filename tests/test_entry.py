@@ -1,0 +1,164 @@
+"""Parsing and validating entries, and the surgical front-matter write (property-tested)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent_diary.entry import parse_entry, with_tweet_ids
+from agent_diary.errors import AgentDiaryError, InputError
+
+DATE = dt.date(2026, 11, 28)
+
+
+def parse(text: str):
+    return parse_entry(text, DATE, "diary/2026-11-28.md")
+
+
+def test_full_entry() -> None:
+    entry = parse('---\ntitle: One key pair\nstatus: ready\ntemplate: thread\ntime: "18:30"\n'
+                  "tags: [security, oauth]\nmedia:\n  - path: media/a.png\n    alt: A shot\n"
+                  "---\nBody text.\n")
+    assert (entry.title, entry.status, entry.template, entry.time) == \
+        ("One key pair", "ready", "thread", "18:30")
+    assert entry.tags == ("security", "oauth")
+    assert entry.media[0].path == "media/a.png" and entry.media[0].alt == "A shot"
+    assert entry.body == "Body text." and not entry.posted
+
+
+def test_defaults_without_front_matter() -> None:
+    entry = parse("Just words.\n")
+    assert entry.status == "ready" and entry.title is None and entry.body == "Just words."
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("---\ntitle: [unclosed\n---\nBody\n", "not valid YAML (line 3)"),
+    ("---\ntitle: x\nBody without a closing marker\n", "never closed"),
+    ("---\ntitle: x\n---\n\n  \n", "no text after the front matter"),
+    ("---\n- a list\n---\nBody\n", "must be a mapping"),
+    ("---\nstatus: published\n---\nBody\n", "'status': 'published' is not valid; expected draft"),
+    ("---\nstauts: draft\n---\nBody\n", "unknown key 'stauts'"),
+    ("---\ndate: 2026-11-27\n---\nBody\n", "disagrees with the file name's date 2026-11-28"),
+    ("---\ntime: 18:30\n---\nBody\n", 'quote it, e.g. time: "18:30"'),
+    ("---\ntime: \"25:00\"\n---\nBody\n", '"HH:MM"'),
+    ("---\ntemplate: ../etc/passwd\n---\nBody\n", "not a template name"),
+    ("---\nmedia: [{alt: no path}]\n---\nBody\n", "'path' must be a file path"),
+    ("---\nmedia: [{path: a.png, size: 3}]\n---\nBody\n", "unknown key 'size'"),
+    ("---\nmedia: [{path: a.png, alt: " + "x" * 1001 + "}]\n---\nBody\n", "at most 1000"),
+    ("---\ntweet_ids: [abc]\n---\nBody\n", "'tweet_ids'"),
+    ("---\ntags: {a: 1}\n---\nBody\n", "'tags'"),
+])
+def test_invalid_entries_name_file_and_key(text: str, fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse(text)
+    assert "diary/2026-11-28.md" in info.value.message
+    assert fragment in info.value.message
+    assert info.value.exit_code == 2
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(InputError) as info:
+        parse("---\nstatus: nope\ntags: 3\nbogus: 1\n---\nBody\n")
+    assert "3 problem(s)" in info.value.message
+
+
+def test_matching_date_key_is_accepted() -> None:
+    assert parse("---\ndate: 2026-11-28\n---\nBody\n").date == DATE
+
+
+def test_yaml_is_safe_loaded() -> None:
+    with pytest.raises(InputError, match="not valid YAML"):
+        parse("---\ntitle: !!python/object/apply:os.system ['echo hi']\n---\nBody\n")
+
+
+def test_write_refuses_non_digit_ids() -> None:
+    with pytest.raises(ValueError):
+        with_tweet_ids("---\n---\nBody\n", ["12a"], "2026-11-28T00:00:00Z")
+
+
+def test_write_refuses_what_it_cannot_rewrite_safely() -> None:
+    # A flow mapping that already holds the keys cannot be rewritten surgically.
+    text = "---\n{title: x, tweet_ids: ['1']}\n---\nBody\n"
+    with pytest.raises(InputError):
+        with_tweet_ids(text, ["2"], "2026-11-28T00:00:00Z")
+
+
+def test_write_verifies_its_result() -> None:
+    # A top-level key hidden inside a multi-line flow value would be split by a naive
+    # insertion; the verification must refuse rather than write a changed file.
+    text = "---\ntitle: x\ntags: [a,\n  b]\n---\nBody\n"
+    result = with_tweet_ids(text, ["2"], "2026-11-28T00:00:00Z")
+    assert yaml.safe_load(result.split("---\n")[1])["tags"] == ["a", "b"]
+    assert isinstance(AgentDiaryError("x"), Exception)
+
+
+# --- property test of the surgical write --------------------------------------------------
+
+_plain = st.text(alphabet="abcdefghij klmnop-_.,", min_size=1, max_size=12).map(str.strip) \
+    .filter(lambda s: s and s[0] not in "-" and not s.endswith(("-", ".", ",")))
+_value = st.one_of(
+    _plain.map(lambda s: f"'{s}'"), _plain.map(lambda s: f'"{s}"'),
+    st.integers(0, 9999).map(str), st.lists(_plain.map(lambda s: f'"{s}"'), max_size=3)
+    .map(lambda items: "[" + ", ".join(items) + "]"),
+)
+_comment = st.sampled_from(["", "  # a comment", " # ünïcödé ✓"])
+
+
+@st.composite
+def front_matters(draw):
+    """(original text, expected text) for random front matter around our two keys."""
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    names = draw(st.lists(st.sampled_from(["title", "status_note", "tags", "time_x", "alpha",
+                                           "beta", "gamma"]), unique=True, max_size=5))
+    parts: list[tuple[str, str | None]] = []  # (original lines, own key or None)
+    for name in names:
+        block = draw(st.booleans())
+        if block:
+            items = draw(st.lists(_plain, min_size=1, max_size=3))
+            text = f"{name}:{newline}" + "".join(f"  - '{i}'{newline}" for i in items)
+        else:
+            text = f"{name}: {draw(_value)}{draw(_comment)}{newline}"
+        parts.append((text, None))
+        if draw(st.booleans()):
+            parts.append((draw(st.sampled_from(["", "# note"])) + newline, None))
+    own_keys = draw(st.sampled_from([(), ("tweet_ids",), ("posted_at",),
+                                     ("tweet_ids", "posted_at")]))
+    for key in own_keys:
+        old = (f"tweet_ids: ['1', '2']{newline}" if draw(st.booleans())
+               else f"tweet_ids:{newline}  - '1'{newline}") if key == "tweet_ids" \
+            else f"posted_at: 2026-01-01T00:00:00Z{newline}"
+        parts.insert(draw(st.integers(0, len(parts))), (old, key))
+    body = draw(st.text(alphabet="abc xyz\n{}%#-", max_size=40))
+    body = body.replace("\n", newline)
+    trailing = draw(st.booleans())
+    return newline, parts, body + ("" if trailing else "x"), own_keys
+
+
+IDS = ["1861234567890123456", "1861234567890123457"]
+POSTED = "2026-11-28T18:30:04Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(front_matters())
+def test_write_changes_no_other_byte(case) -> None:
+    newline, parts, body, own_keys = case
+    new = {"tweet_ids": f'tweet_ids: ["{IDS[0]}", "{IDS[1]}"]{newline}',
+           "posted_at": f'posted_at: "{POSTED}"{newline}'}
+    original = f"---{newline}" + "".join(text for text, _ in parts) + f"---{newline}{body}"
+    expected_parts: list[str] = []
+    for text, key in parts:
+        if key is None:
+            expected_parts.append(text)
+            continue
+        expected_parts.append(new[key])
+        if len(own_keys) == 1:  # the missing key goes right beside the existing one
+            other = "posted_at" if key == "tweet_ids" else "tweet_ids"
+            expected_parts.append(new[other])
+    if not own_keys:
+        expected_parts.append(new["tweet_ids"] + new["posted_at"])
+    expected = f"---{newline}" + "".join(expected_parts) + f"---{newline}{body}"
+    assert with_tweet_ids(original, IDS, POSTED) == expected
