@@ -97,7 +97,7 @@ def preview(ctx: click.Context, date_spec: str, fmt: str) -> None:
 
 
 def _thread_as_text(thread: Any) -> str:
-    from .split import MAX_WEIGHTED_LENGTH
+    from .twittertext import MAX_WEIGHTED_LENGTH
 
     count = len(thread.posts)
     lines = [f"{thread.date} · {thread.entry.source} · {count} post{'s' * (count != 1)} · "

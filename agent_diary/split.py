@@ -1,4 +1,4 @@
-"""Weighted length (twitter-text v3) and splitting blocks of text into posts.
+"""Splitting blocks of text into posts of at most 280 weighted characters.
 
 Explicit chunks always start a new post. Within a chunk blocks are packed greedily; a
 block that does not fit in the current post but fits in an empty one starts a new post;
@@ -12,50 +12,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .entry import MediaRef
 from .errors import InputError
 from .render import Chunk
+from .twittertext import MAX_WEIGHTED_LENGTH, weighted_length
 
-MAX_WEIGHTED_LENGTH = 280
 MAX_IMAGES_PER_POST = 4
-
-
-@lru_cache(maxsize=1)
-def _twitter_text():  # -> the twitter_text module
-    # Heavy (~0.5 s) and it imports pkg_resources, which warns on import in recent
-    # setuptools: load it only when counting, without the noise on stderr.
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import twitter_text
-    return twitter_text
-
-
-@lru_cache(maxsize=4096)
-def _parse(text: str, version: int):  # -> twitter_text.ParsedResult
-    module = _twitter_text()
-    from twitter_text.config import config
-
-    # v2 and v3 share weights and URL rules; v3 adds counting an emoji sequence as one.
-    options = {**config["version3"], "emoji_parsing_enabled": version >= 3}
-    return module.parse_tweet(text, options)
-
-
-def weighted_length(text: str, version: int = 3) -> int:
-    """Length by the twitter-text rules: v3 (NFC, CJK and emoji 2, every URL 23) is what X
-    applies; other versions exist only to run the conformance cases written for them."""
-    return _parse(text, version).weightedLength
-
-
-def is_valid_post(text: str, version: int = 3) -> bool:
-    return _parse(text, version).valid
-
-
-def has_url(text: str) -> bool:
-    return bool(_twitter_text().extract_urls(text))
 
 
 @dataclass(frozen=True)

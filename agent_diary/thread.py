@@ -13,15 +13,9 @@ from .diary import PACKAGED_TEMPLATES, Diary
 from .entry import Entry, MediaRef
 from .errors import InputError
 from .render import markdown_to_chunks, render_template
-from .split import (
-    MAX_IMAGES_PER_POST,
-    MAX_WEIGHTED_LENGTH,
-    Post,
-    has_url,
-    is_valid_post,
-    split_into_posts,
-    weighted_length,
-)
+from .split import MAX_IMAGES_PER_POST, Post, split_into_posts
+from .twittertext import MAX_WEIGHTED_LENGTH, has_url, weighted_length
+from .twittertext import is_valid as is_valid_post
 
 
 @dataclass(frozen=True)

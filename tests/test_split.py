@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from agent_diary.entry import MediaRef
 from agent_diary.render import Block, markdown_to_chunks
-from agent_diary.split import is_valid_post, split_into_posts, weighted_length
+from agent_diary.split import split_into_posts
+from agent_diary.twittertext import is_valid as is_valid_post
+from agent_diary.twittertext import weighted_length
 
 _words = st.one_of(
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12),

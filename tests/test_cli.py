@@ -1,0 +1,188 @@
+"""The real CLI (`python -m agent_diary`) in real temporary git repositories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from .helpers import DiaryRepo, run_cli
+
+ENTRY = "---\ntitle: A day\n---\nSomething happened today.\n"
+
+
+def test_init_creates_the_layout_and_never_overwrites(repo: DiaryRepo) -> None:
+    first = repo.run("init")
+    assert first.code == 0, first.stderr
+    for name in ("config.yaml", "templates/thread.j2", "diary/media"):
+        assert (repo.root / name).exists()
+    (repo.root / "config.yaml").write_text("timezone: Europe/Berlin\n", encoding="utf-8")
+    second = repo.run("init")
+    assert second.code == 0 and "exists   config.yaml" in second.stdout
+    assert (repo.root / "config.yaml").read_text(encoding="utf-8") == "timezone: Europe/Berlin\n"
+
+
+def test_init_makes_a_git_repository_where_there_is_none(tmp_path: Path) -> None:
+    result = run_cli("--repo", str(tmp_path), "init", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert (tmp_path / ".git").is_dir() and "created  .git" in result.stdout
+
+
+def test_new_creates_a_draft_and_refuses_to_overwrite(repo: DiaryRepo) -> None:
+    result = repo.run("new", "--date", "2026-11-28", "--title", 'Quotes "inside"')
+    assert result.code == 0, result.stderr
+    path = repo.root / "diary/2026-11-28.md"
+    assert result.stdout.strip() == "diary/2026-11-28.md"
+    text = path.read_text(encoding="utf-8")
+    assert "status: draft" in text and 'title: "Quotes \\"inside\\""' in text
+    path.write_text(text + "My words.\n", encoding="utf-8")
+    again = repo.run("new", "--date", "2026-11-28")
+    assert again.code == 2 and "already exists" in again.stderr
+    assert path.read_text(encoding="utf-8").endswith("My words.\n")
+    preview = repo.run("preview", "--date", "2026-11-28")
+    assert preview.code == 0 and "is a draft" in preview.stderr
+
+
+def test_preview_text_shows_each_post_with_its_length_and_cost(repo: DiaryRepo) -> None:
+    body = "\n\n".join(f"Paragraph {i} " + "with some words " * 14 for i in range(3))
+    repo.entry("2026-11-28", body + "\n\nA link: https://docs.x.com/x-api\n", title="Long day")
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("2026-11-28 · diary/2026-11-28.md · 3 posts · estimated cost")
+    assert "$0.230" in lines[0]  # two plain posts and one with a URL
+    headers = [line for line in lines if line.startswith("[")]
+    assert [h.split()[0] for h in headers] == ["[1/3]", "[2/3]", "[3/3]"]
+    assert all(int(h.split()[1].split("/")[0]) <= 280 for h in headers)
+    assert result.stderr == ""
+
+
+def test_preview_json_is_exactly_the_contract(repo: DiaryRepo) -> None:
+    repo.write("diary/media/shot.png", b"\x89PNG\r\n\x1a\n")
+    repo.entry("2026-11-28", "Text with ![inline alt](media/shot.png) an image.\n",
+               title="Json", media="[{path: /diary/media/shot.png, alt: Front}]")
+    result = repo.run("preview", "--date", "2026-11-28", "--format", "json")
+    assert result.code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"date", "posts", "estimated_cost_usd"}
+    assert data["date"] == "2026-11-28"
+    assert isinstance(data["estimated_cost_usd"], float)
+    (post,) = data["posts"]
+    assert set(post) == {"text", "weighted_length", "media"}
+    assert post["text"] == "Json\n\nText with an image."
+    assert post["weighted_length"] == len(post["text"])
+    assert post["media"] == [{"path": "diary/media/shot.png", "alt": "Front"},
+                             {"path": "diary/media/shot.png", "alt": "inline alt"}]
+
+
+def test_no_entry_exits_3_naming_the_paths(repo: DiaryRepo) -> None:
+    result = repo.run("preview", "--date", "2026-01-02")
+    assert result.code == 3
+    assert "diary/2026-01-02.md or diary/2026/2026-01-02.md" in result.stderr
+
+
+def test_entries_in_year_folders_are_found(repo: DiaryRepo) -> None:
+    repo.write("diary/2025/2025-12-31.md", ENTRY)
+    assert repo.run("preview", "--date", "2025-12-31").code == 0
+    latest = repo.run("preview", "--date", "latest", "--format", "json")
+    assert json.loads(latest.stdout)["date"] == "2025-12-31"
+
+
+def test_today_and_yesterday_are_in_the_configured_zone(repo: DiaryRepo) -> None:
+    # At any moment these two zones (UTC+14 and UTC-11) are on different dates.
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        repo.write("config.yaml", f"timezone: {zone}\n")
+        today = dt.datetime.now(ZoneInfo(zone)).date()
+        repo.write(f"diary/{today}.md", ENTRY)
+        repo.write(f"diary/{today - dt.timedelta(days=1)}.md", ENTRY)
+        for spec, expected in (("today", today), ("yesterday", today - dt.timedelta(days=1))):
+            result = repo.run("preview", "--date", spec, "--format", "json")
+            assert result.code == 0, result.stderr
+            assert json.loads(result.stdout)["date"] == expected.isoformat()
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (b"---\ntitle: [broken\n---\nBody\n", "not valid YAML"),
+    (b"---\ntitle: x\n---\n\xff\xfe not utf-8\n", "not UTF-8"),
+    (b"---\ntitle: x\nBody\n", "never closed"),
+    (b"---\ntitle: x\n---\n", "no text after the front matter"),
+    (b"---\ntitle: x\n---\nA forbidden character \xef\xbf\xbf here.\n", "does not accept"),
+    (b"---\ntitle: x\n---\n![a](../../../../etc/passwd)\ntext\n", "outside the repository"),
+    (b"---\ntitle: x\n---\n![a](media/missing.png) text\n", "not found"),
+    (b"---\nmedia: [{path: a.png, post: 3}]\n---\ntext\n", "asks for post 3"),
+    (b"---\ntemplate: nosuch\n---\ntext\n", "template 'nosuch.j2' not found"),
+])
+def test_bad_input_exits_2_with_a_message_not_a_traceback(repo: DiaryRepo, content: bytes,
+                                                          fragment: str) -> None:
+    repo.write("diary/2026-11-28.md", content)
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 2, result.stderr
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: diary/2026-11-28.md") or "template" in fragment
+
+
+def test_a_symlink_out_of_the_repository_is_refused(repo: DiaryRepo, tmp_path: Path) -> None:
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(b"\x89PNG\r\n\x1a\n")
+    (repo.root / "diary/media").mkdir(parents=True)
+    os.symlink(outside, repo.root / "diary/media/link.png")
+    repo.entry("2026-11-28", "![a](media/link.png) text\n")
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 2 and "outside the repository" in result.stderr
+
+
+def test_the_template_is_sandboxed(repo: DiaryRepo) -> None:
+    repo.write("templates/evil.j2", "{{ entry.__class__.__mro__[1].__subclasses__() }}")
+    repo.entry("2026-11-28", "text\n", template="evil")
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 2 and "template evil.j2 failed" in result.stderr
+    repo.write("templates/undef.j2", "{{ entry.nonexistent }}")
+    repo.entry("2026-11-28", "text\n", template="undef")
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 2 and "nonexistent" in result.stderr
+
+
+def test_too_many_posts_names_the_entry_and_count(repo: DiaryRepo) -> None:
+    repo.write("config.yaml", "thread:\n  max_posts: 2\n")
+    repo.entry("2026-11-28", "\n\n---\n\n".join(["post"] * 3) + "\n")
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 2
+    assert "diary/2026-11-28.md: the entry needs 3 posts, more than thread.max_posts (2)" \
+        in result.stderr
+
+
+def test_bad_config_and_bad_date_exit_2(repo: DiaryRepo) -> None:
+    repo.entry("2026-11-28", "text\n")
+    repo.write("config.yaml", "thread:\n  numbring: true\n")
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 2 and "unknown config key 'thread.numbring'" in result.stderr
+    repo.write("config.yaml", "")
+    result = repo.run("preview", "--date", "28/11/2026")
+    assert result.code == 2 and "YYYY-MM-DD" in result.stderr
+    result = repo.run("preview", "--format", "xml")
+    assert result.code == 2
+
+
+def test_outside_a_git_repository_says_what_to_do(tmp_path: Path) -> None:
+    result = run_cli("preview", cwd=tmp_path)
+    assert result.code == 2 and "not inside a git repository" in result.stderr
+
+
+def test_repo_and_config_options(repo: DiaryRepo, tmp_path: Path) -> None:
+    repo.entry("2026-11-28", "text https://example.com\n")
+    settings = tmp_path / "other.yaml"
+    settings.write_text("pricing:\n  post_with_url: 1.5\n", encoding="utf-8")
+    result = run_cli("--repo", str(repo.root), "--config", str(settings), "preview",
+                     "--date", "2026-11-28", "--format", "json", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["estimated_cost_usd"] == 1.5
+
+
+@pytest.mark.parametrize("command", [[], ["init"], ["new"], ["preview"]])
+def test_help(command: list[str], tmp_path: Path) -> None:
+    result = run_cli(*command, "--help", cwd=tmp_path)
+    assert result.code == 0 and "Usage: agent-diary" in result.stdout
