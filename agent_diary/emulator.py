@@ -1,0 +1,271 @@
+"""A local X-API-compatible HTTP server: for tests, `--sandbox`, and anyone without an
+X account. It verifies OAuth 1.0a signatures, answers like X (see emulator_state.py),
+can inject faults, and shows what was posted as a timeline page at `/`.
+
+Control endpoints (no auth, loopback only): `GET /_emulator/state`, `POST
+/_emulator/faults` (a Fault as JSON, or a list), `DELETE /_emulator/faults`,
+`GET /_emulator/pin?oauth_token=…` (the PIN a person would read off the authorize page).
+"""
+
+from __future__ import annotations
+
+import email.parser
+import hmac
+import html
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from .emulator_state import Account, ApiError, Fault, World
+
+_CLOCK_SKEW = 300  # seconds of timestamp difference X tolerates in OAuth 1.0a
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "agent-diary-emulator/1"
+    world: World  # set on the subclass made per server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stderr
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
+              content_type: str | None = None) -> None:
+        if isinstance(body, dict | list):
+            payload, kind = json.dumps(body).encode(), "application/json; charset=utf-8"
+        else:
+            payload, kind = str(body or "").encode(), "text/html; charset=utf-8"
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type or kind)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client is gone (killed in a crash test): nothing to answer
+
+    def _drop(self) -> None:
+        """Close the connection without answering: the client cannot know the outcome."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _verify_oauth(self, method: str, path: str, query: str, body: bytes) -> dict[str, str]:
+        """The request's verified OAuth parameters, or ApiError 401 like X's."""
+        from oauthlib.oauth1.rfc5849 import signature, utils
+
+        header = self.headers.get("Authorization", "")
+        unauthorized = ApiError(401, {"title": "Unauthorized", "type": "about:blank",
+                                      "status": 401, "detail": "Unauthorized"})
+        if not header.startswith("OAuth "):
+            raise unauthorized
+        params = {k: utils.unescape(v) for k, v in utils.parse_authorization_header(header)}
+        account = self.world.account
+        token = params.get("oauth_token", "")
+        if params.get("oauth_consumer_key") != account.consumer_key:
+            raise unauthorized
+        if abs(time.time() - int(params.get("oauth_timestamp", "0") or 0)) > _CLOCK_SKEW:
+            raise ApiError(401, {"errors": [{"code": 135, "message": "Timestamp out of bounds."}]})
+        with self.world.lock:
+            token_secret = self.world.tokens.get(token) or \
+                self.world.request_tokens.get(token, {}).get("secret")
+            nonce = f"{token}:{params.get('oauth_nonce')}"
+            replayed = nonce in self.world.seen_nonces
+            self.world.seen_nonces.add(nonce)
+        if path.startswith("/oauth/request_token"):
+            token_secret = ""
+        if token_secret is None or replayed:
+            raise unauthorized
+        form = body.decode() if "x-www-form-urlencoded" in \
+            (self.headers.get("Content-Type") or "") else None
+        collected = signature.collect_parameters(uri_query=query, body=form,
+                                                 headers={"Authorization": header})
+        base = signature.signature_base_string(
+            method, signature.base_string_uri(f"http://{self.headers['Host']}{path}"),
+            signature.normalize_parameters(collected))
+        expected = signature.sign_hmac_sha1(base, account.consumer_secret, token_secret)
+        if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
+            raise unauthorized
+        return params
+
+    def _handle(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path, query = parts.path, parts.query
+        if path.startswith("/_emulator/"):
+            self._control(method, path, dict(parse_qsl(query)))
+            return
+        if method == "GET" and path in ("/", "/timeline"):
+            self._send(200, timeline_page(self.world))
+            return
+        body = self._body()
+        self.world.count(f"{method} {path}")
+        fault = self.world.take_fault(method, path)
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        canned = fault.response(time.time()) if fault else None
+        if canned:
+            self._send(*canned)
+            return
+        try:
+            status, answer, headers = self._route(method, path, query, body)
+        except ApiError as exc:
+            self._send(exc.status, exc.body, exc.headers)
+            return
+        if fault and fault.after == "drop":
+            self._drop()
+            return
+        if fault and fault.after == "hold":
+            time.sleep(fault.hold)
+        form = isinstance(answer, str) and path.startswith("/oauth/")
+        self._send(status, answer, headers,
+                   "application/x-www-form-urlencoded" if form else None)
+
+    def _route(self, method: str, path: str, query: str,
+               body: bytes) -> tuple[int, Any, dict[str, str]]:
+        world, now = self.world, time.time()
+        if path == "/oauth/authorize" and method == "GET":
+            token = dict(parse_qsl(query)).get("oauth_token", "")
+            pin = world.request_tokens.get(token, {}).get("pin")
+            page = f"<p>PIN: <code>{pin}</code></p>" if pin else "<p>Unknown request token</p>"
+            return 200, f"<html><body><h1>Authorize app</h1>{page}</body></html>", {}
+        oauth = self._verify_oauth(method, path, query, body)
+        if path == "/oauth/request_token" and method == "POST":
+            return 200, urlencode(world.request_token()), {}
+        if path == "/oauth/access_token" and method == "POST":
+            verifier = oauth.get("oauth_verifier") or \
+                dict(parse_qsl(body.decode() or query)).get("oauth_verifier", "")
+            return 200, urlencode(world.access_token(oauth.get("oauth_token", ""), verifier)), {}
+        if path == "/2/users/me" and method == "GET":
+            account = world.account
+            return 200, {"data": {"id": account.id, "name": account.name,
+                                  "username": account.username}}, {}
+        if path == "/2/tweets" and method == "POST":
+            return 201, world.create_post(json.loads(body or b"{}"), now), {}
+        segments = path.strip("/").split("/")
+        if segments[:2] == ["2", "tweets"] and len(segments) == 3:
+            if method == "DELETE":
+                return 200, world.delete_post(segments[2]), {}
+            post = next((p for p in world.snapshot()["posts"]
+                         if p["id"] == segments[2] and not p.get("deleted")), None)
+            if post is None:
+                raise ApiError(404, {"title": "Not Found Error", "type": "about:blank",
+                                     "detail": f"Could not find tweet with id: [{segments[2]}]."})
+            fields = set(dict(parse_qsl(query)).get("tweet.fields", "").split(","))
+            return 200, {"data": world.public(post, fields)}, {}
+        if segments[:2] == ["2", "users"] and len(segments) == 4 and segments[3] == "tweets":
+            return 200, world.timeline(segments[2], dict(parse_qsl(query))), {}
+        if path == "/2/media/upload" and method == "POST":
+            return 200, world.add_media(self._multipart_media(body), now), {}
+        if path == "/2/media/metadata" and method == "POST":
+            data = json.loads(body or b"{}")
+            alt = ((data.get("metadata") or {}).get("alt_text") or {}).get("text", "")
+            return 200, world.set_alt(str(data.get("id")), alt), {}
+        raise ApiError(404, {"title": "Not Found", "detail": f"no route {method} {path}"})
+
+    def _multipart_media(self, body: bytes) -> bytes:
+        head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
+        message = email.parser.BytesParser().parsebytes(head + body)
+        for part in message.iter_parts() if message.is_multipart() else []:
+            if part.get_param("name", header="content-disposition") == "media":
+                return part.get_payload(decode=True) or b""
+        raise ApiError(400, {"title": "Invalid Request", "detail": "multipart 'media' missing"})
+
+    def _control(self, method: str, path: str, query: dict[str, str]) -> None:
+        world = self.world
+        if path == "/_emulator/state" and method == "GET":
+            self._send(200, world.snapshot())
+        elif path == "/_emulator/faults" and method == "POST":
+            data = json.loads(self._body() or b"[]")
+            with world.lock:
+                world.faults.extend(Fault(**item) for item in
+                                    (data if isinstance(data, list) else [data]))
+            self._send(200, {"faults": len(world.faults)})
+        elif path == "/_emulator/faults" and method == "DELETE":
+            with world.lock:
+                world.faults.clear()
+            self._send(200, {"faults": 0})
+        elif path == "/_emulator/pin" and method == "GET":
+            pin = world.request_tokens.get(query.get("oauth_token", ""), {}).get("pin")
+            self._send(200 if pin else 404, {"pin": pin})
+        else:
+            self._send(404, {"detail": "unknown control endpoint"})
+
+
+def timeline_page(world: World) -> str:
+    """Every thread the account posted, newest first, as X would show them."""
+    posts = [p for p in world.snapshot()["posts"] if not p.get("deleted")]
+    threads: dict[str, list[dict[str, Any]]] = {}
+    for post in sorted(posts, key=lambda p: int(p["id"])):
+        threads.setdefault(post["conversation_id"], []).append(post)
+    blocks = []
+    for conversation in sorted(threads, key=int, reverse=True):
+        items = "".join(
+            f"<li><small>{html.escape(p['created_at'])} · {p['id']}"
+            f"{' · ' + str(len(p['media_ids'])) + ' image(s)' if p['media_ids'] else ''}"
+            f"</small><p>{html.escape(p['text']).replace(chr(10), '<br>')}</p></li>"
+            for p in threads[conversation])
+        blocks.append(f"<section><ol>{items}</ol></section>")
+    account = html.escape(world.account.username)
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>@" + account +
+            " · agent-diary emulator</title><style>body{font-family:sans-serif;max-width:40em;"
+            "margin:auto}section{border:1px solid #ccc;border-radius:8px;margin:1em 0;"
+            "padding:0 1em}li{margin:.8em 0}p{white-space:normal}</style></head><body>"
+            f"<h1>@{account}</h1><p>{len(posts)} post(s) in {len(threads)} thread(s) — "
+            "not real: posted to the agent-diary emulator.</p>"
+            + ("".join(blocks) or "<p>Nothing posted yet.</p>") + "</body></html>")
+
+
+class Emulator:
+    """The server in a background thread: `with Emulator() as emu: emu.url`."""
+
+    def __init__(self, account: Account | None = None, state_path: Path | None = None) -> None:
+        self.world = World(account, state_path)
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        handler = type("Handler", (_Handler,), {"world": self.world})
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

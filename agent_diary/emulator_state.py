@@ -1,0 +1,312 @@
+"""The emulator's world: the account, its posts and media, the PIN flow, and faults.
+
+Kept apart from the HTTP layer (emulator.py) so its rules read in one place: what X
+accepts, what it refuses, and what the text it returns looks like.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import re
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .twittertext import MAX_WEIGHTED_LENGTH, url_spans, weighted_length
+
+FIRST_ID = 1_861_000_000_000_000_000
+MEDIA_LIFETIME = 86_400
+
+PROBLEM = "https://api.x.com/2/problems/"
+# Realistic bodies for injected faults (X-API-NOTES.md): name -> (status, body).
+PRESETS: dict[str, tuple[int, Any]] = {
+    "credits": (402, {"title": "CreditsDepleted", "type": PROBLEM + "credits",
+                      "detail": "Your enrolled account [1] does not have any credits to "
+                                "fulfill this request."}),
+    "unauthorized": (401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
+                           "detail": "Unauthorized"}),
+    "clock": (401, {"errors": [{"code": 135, "message": "Timestamp out of bounds."}]}),
+    "read_only": (403, {"title": "Forbidden", "type": PROBLEM + "oauth1-permissions",
+                        "detail": "Your client app is not configured with the appropriate "
+                                  "oauth1 app permissions for this endpoint."}),
+    "not_enrolled": (403, {"title": "Client Forbidden", "reason": "client-not-enrolled",
+                           "type": PROBLEM + "client-forbidden",
+                           "detail": "When authenticating requests to the X API v2 endpoints, "
+                                     "you must use keys and tokens from an App attached to a "
+                                     "Project."}),
+    "duplicate": (403, {"detail": "You are not allowed to create a Tweet with duplicate "
+                                  "content.", "type": "about:blank", "title": "Forbidden",
+                        "status": 403}),
+    "reply_not_allowed": (403, {"title": "Forbidden", "status": 403, "type": "about:blank",
+                                "detail": "Reply to this conversation is not allowed because "
+                                          "you have not been mentioned or otherwise engaged "
+                                          "by the author of the post you are replying to."}),
+    "rate_limit": (429, {"title": "Too Many Requests", "detail": "Too Many Requests",
+                         "type": "about:blank", "status": 429}),
+    "usage_cap": (429, {"title": "UsageCapExceeded", "type": PROBLEM + "usage-capped",
+                        "detail": "Usage cap exceeded: Monthly product cap",
+                        "period": "Monthly", "scope": "Product"}),
+    "unavailable": (503, "<html><body><h1>503 Service Temporarily Unavailable</h1>"
+                         "</body></html>"),
+    "too_long": (400, {"title": "Invalid Request", "type": PROBLEM + "invalid-request",
+                       "detail": "One or more parameters to your request was invalid.",
+                       "errors": [{"message": "Your Tweet text is too long."}]}),
+}
+
+
+@dataclass
+class Fault:
+    """What to do to matching requests. `skip` lets that many pass first; `times` is how
+    many it then affects (0: all). Either answer with `preset`/`status`+`body` (the request
+    has no effect), or perform it and then `after`: "drop" (close without answering) or
+    "hold" (wait `hold` seconds before answering). `delay` waits before anything."""
+
+    method: str = "POST"
+    path: str = "/2/tweets"
+    skip: int = 0
+    times: int = 1
+    preset: str | None = None
+    status: int | None = None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    after: str | None = None
+    hold: float = 0.0
+    reset_in: int = 900
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method.upper() == method and re.fullmatch(self.path, path) is not None
+
+    def response(self, now: float) -> tuple[int, Any, dict[str, str]] | None:
+        if self.preset is None and self.status is None:
+            return None
+        status, body = PRESETS[self.preset] if self.preset else (self.status, self.body)
+        headers = dict(self.headers)
+        if status == 429:
+            headers.setdefault("x-rate-limit-limit", "100")
+            headers.setdefault("x-rate-limit-remaining", "0")
+            headers.setdefault("x-rate-limit-reset", str(int(now) + self.reset_in))
+        return int(status), body, headers
+
+
+@dataclass
+class Account:
+    id: str = "1000"
+    username: str = "agentdiary"
+    name: str = "Agent Diary (emulator)"
+    consumer_key: str = "emulator-consumer-key"
+    consumer_secret: str = "emulator-consumer-secret"
+    access_token: str = "1000-emulator-access-token"
+    access_token_secret: str = "emulator-access-token-secret"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+def _now_iso(now: float) -> str:
+    return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def x_text(text: str) -> str:
+    """The text X returns: URLs become t.co links, & < > become entities."""
+    out, last = [], 0
+    for start, end in url_spans(text):
+        out.append(html.escape(text[last:start], quote=False))
+        slug = hashlib.sha1(text[start:end].encode()).hexdigest()[:10]
+        out.append(f"https://t.co/{slug}")
+        last = end
+    out.append(html.escape(text[last:], quote=False))
+    return "".join(out)
+
+
+class World:
+    """Everything the emulator knows; every method holds the lock."""
+
+    def __init__(self, account: Account | None = None, state_path: Path | None = None) -> None:
+        self.account = account or Account()
+        self.state_path = state_path
+        self.lock = threading.RLock()
+        self.posts: list[dict[str, Any]] = []
+        self.media: dict[str, dict[str, Any]] = {}
+        self.faults: list[Fault] = []
+        self.request_tokens: dict[str, dict[str, str]] = {}
+        self.tokens = {self.account.access_token: self.account.access_token_secret}
+        self.counts: dict[str, int] = {}
+        self.seen_nonces: set[str] = set()
+        self.next_id = FIRST_ID
+        if state_path and state_path.exists():
+            data = json.loads(state_path.read_text(encoding="utf-8"))
+            self.posts, self.media = data.get("posts", []), data.get("media", {})
+            self.next_id = int(data.get("next_id", FIRST_ID))
+
+    def save(self) -> None:
+        if self.state_path is None:
+            return
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.state_path.with_suffix(".tmp")
+        temp.write_text(json.dumps({"posts": self.posts, "media": self.media,
+                                    "next_id": self.next_id}, indent=1), encoding="utf-8")
+        os.replace(temp, self.state_path)
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if not fault.matches(method, path):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
+                if fault.times == 1:
+                    self.faults.remove(fault)
+                elif fault.times > 1:
+                    fault.times -= 1
+                return fault
+        return None
+
+    def count(self, key: str) -> None:
+        with self.lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def _new_id(self) -> str:
+        self.next_id += 4096 + secrets.randbelow(4096)
+        return str(self.next_id)
+
+    def create_post(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        text = body.get("text")
+        if not isinstance(text, str) or not text:
+            raise ApiError(400, {"title": "Invalid Request", "detail": "text is required"})
+        if weighted_length(text) > MAX_WEIGHTED_LENGTH:
+            raise ApiError(*PRESETS["too_long"])
+        reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        media_ids = (body.get("media") or {}).get("media_ids") or []
+        with self.lock:
+            live = [p for p in self.posts if not p.get("deleted")]
+            if any(p["text"] == text for p in live):
+                raise ApiError(*PRESETS["duplicate"])
+            parent = next((p for p in live if p["id"] == reply_to), None) if reply_to else None
+            if reply_to and parent is None:
+                raise ApiError(400, {"title": "Invalid Request",
+                                     "detail": f"in_reply_to_tweet_id {reply_to} not found"})
+            if parent is not None and parent["author_id"] != self.account.id:
+                raise ApiError(*PRESETS["reply_not_allowed"])
+            for media_id in media_ids:
+                item = self.media.get(media_id)
+                if item is None or now > item["expires_at"]:
+                    raise ApiError(400, {"title": "Invalid Request",
+                                         "detail": f"media id {media_id} is invalid or expired"})
+            post_id = self._new_id()
+            post = {"id": post_id, "text": text, "author_id": self.account.id,
+                    "created_at": _now_iso(now), "reply_to": reply_to,
+                    "conversation_id": parent["conversation_id"] if parent else post_id,
+                    "media_ids": list(media_ids)}
+            self.posts.append(post)
+            self.save()
+        return {"data": {"id": post_id, "text": x_text(text),
+                         "edit_history_tweet_ids": [post_id]}}
+
+    def delete_post(self, post_id: str) -> dict[str, Any]:
+        with self.lock:
+            post = next((p for p in self.posts if p["id"] == post_id), None)
+            if post is not None:
+                post["deleted"] = True
+                self.save()
+        return {"data": {"deleted": post is not None}}
+
+    def public(self, post: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+        item = {"id": post["id"], "text": x_text(post["text"]),
+                "edit_history_tweet_ids": [post["id"]]}
+        if "created_at" in fields:
+            item["created_at"] = post["created_at"]
+        if "conversation_id" in fields:
+            item["conversation_id"] = post["conversation_id"]
+        if post["reply_to"] and "in_reply_to_user_id" in fields:
+            item["in_reply_to_user_id"] = self.account.id
+        if post["reply_to"] and "referenced_tweets" in fields:
+            item["referenced_tweets"] = [{"type": "replied_to", "id": post["reply_to"]}]
+        return item
+
+    def timeline(self, user_id: str, query: dict[str, str]) -> dict[str, Any]:
+        max_results = int(query.get("max_results", "10"))
+        if not 5 <= max_results <= 100:
+            raise ApiError(400, {"title": "Invalid Request",
+                                 "detail": "max_results must be between 5 and 100"})
+        fields = set(query.get("tweet.fields", "").split(","))
+        with self.lock:
+            posts = [p for p in self.posts if p["author_id"] == user_id and not p.get("deleted")]
+        if "since_id" in query:
+            posts = [p for p in posts if int(p["id"]) > int(query["since_id"])]
+        if "start_time" in query:
+            start = query["start_time"].replace("Z", "+00:00")
+            since = dt.datetime.fromisoformat(start).timestamp()
+            posts = [p for p in posts if dt.datetime.fromisoformat(
+                p["created_at"].replace("Z", "+00:00")).timestamp() >= since]
+        posts.sort(key=lambda p: int(p["id"]), reverse=True)
+        offset = int(query.get("pagination_token", "0") or 0)
+        page = posts[offset:offset + max_results]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta.update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
+        if offset + max_results < len(posts):
+            meta["next_token"] = str(offset + max_results)
+        body: dict[str, Any] = {"meta": meta}
+        if page:
+            body["data"] = [self.public(p, fields) for p in page]
+        return body
+
+    def add_media(self, content: bytes, now: float) -> dict[str, Any]:
+        with self.lock:
+            media_id = self._new_id()
+            self.media[media_id] = {"id": media_id, "size": len(content),
+                                    "sha256": hashlib.sha256(content).hexdigest(),
+                                    "expires_at": now + MEDIA_LIFETIME, "alt": None}
+            self.save()
+        return {"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(content),
+                         "expires_after_secs": MEDIA_LIFETIME}}
+
+    def set_alt(self, media_id: str, alt: str) -> dict[str, Any]:
+        with self.lock:
+            if media_id not in self.media:
+                raise ApiError(400, {"title": "Invalid Request",
+                                     "detail": f"media id {media_id} not found"})
+            self.media[media_id]["alt"] = alt
+            self.save()
+        return {"data": {"id": media_id, "associated_metadata": True}}
+
+    # --- PIN flow ----------------------------------------------------------------------
+
+    def request_token(self) -> dict[str, str]:
+        token = "req-" + secrets.token_hex(8)
+        with self.lock:
+            self.request_tokens[token] = {"secret": secrets.token_hex(12),
+                                          "pin": f"{secrets.randbelow(10**7):07d}"}
+        return {"oauth_token": token, "oauth_token_secret": self.request_tokens[token]["secret"],
+                "oauth_callback_confirmed": "true"}
+
+    def access_token(self, token: str, verifier: str) -> dict[str, str]:
+        with self.lock:
+            pending = self.request_tokens.get(token)
+            if pending is None or not secrets.compare_digest(pending["pin"], verifier):
+                raise ApiError(401, {"errors": [{"code": 32,
+                                                 "message": "Could not authenticate you."}]})
+            del self.request_tokens[token]
+            access, secret = f"{self.account.id}-{secrets.token_hex(10)}", secrets.token_hex(16)
+            self.tokens[access] = secret
+        return {"oauth_token": access, "oauth_token_secret": secret,
+                "user_id": self.account.id, "screen_name": self.account.username}
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {"account": {"id": self.account.id, "username": self.account.username},
+                    "posts": [dict(p) for p in self.posts], "counts": dict(self.counts),
+                    "media": {k: dict(v) for k, v in self.media.items()},
+                    "faults": [asdict(f) for f in self.faults], "time": time.time()}

@@ -1,0 +1,233 @@
+"""The X API client: tweepy's Client with OAuth 1.0a user context, routed to the configured
+base URL, and every failure turned into a typed error that says what fixes it.
+
+tweepy 4.17 hard-codes https://api.twitter.com and sends no timeout. Its session is
+replaced by one that rewrites the host *before* the request is prepared, so OAuth 1.0a
+signs the URL actually requested, and that gives every request a timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .auth import Credentials
+from .errors import AccountError, AgentDiaryError, ExitCode, InputError, TemporaryError
+
+TWEEPY_HOST = "https://api.twitter.com"
+TIMELINE_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets"]
+MAX_RATE_LIMIT_WAIT = 60  # seconds; longer waits stop with exit 5 instead
+T = TypeVar("T")
+
+
+class RateLimited(TemporaryError):
+    def __init__(self, message: str, reset_at: float | None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class UnknownOutcome(TemporaryError):
+    """A create whose request may or may not have reached X: reconcile, never resend."""
+
+
+class DuplicateContent(AgentDiaryError):
+    """X's 403 for a post identical to a recent one: the post may already exist."""
+
+    exit_code = ExitCode.TEMPORARY
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    username: str
+
+
+@dataclass(frozen=True)
+class TimelinePost:
+    id: str
+    text: str
+    created_at: str | None
+    reply_to: str | None  # the id of the post it replies to
+
+
+def _problem(response: Any) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _describe(problem: dict[str, Any]) -> str:
+    parts = [str(problem.get(key)) for key in ("title", "detail") if problem.get(key)]
+    parts += [str(e.get("message")) for e in problem.get("errors", []) if isinstance(e, dict)]
+    return ": ".join(dict.fromkeys(parts)) or "no details"
+
+
+def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: str,
+                   now: float) -> AgentDiaryError:
+    """The user-facing error for an X API error response (see X-API-NOTES.md)."""
+    said = _describe(problem)
+    text = " ".join(str(v) for v in (problem.get("type"), problem.get("title"),
+                                     problem.get("reason"), said)).lower()
+    codes = {e.get("code") for e in problem.get("errors", []) if isinstance(e, dict)}
+    if status == 402:
+        return AccountError(
+            f"X answered 402 Payment Required while {action}: the developer account's credit "
+            "balance is empty. Add credits on the Billing page of the developer console "
+            "(console.x.com); changing the API tier or regenerating keys does not fix this.")
+    if status == 401:
+        if 135 in codes or "timestamp" in text:
+            return AccountError(f"X answered 401 while {action}: the timestamp is out of "
+                                "bounds, so this machine's clock is wrong; set it (NTP) and rerun")
+        return AccountError(
+            f"X answered 401 Unauthorized while {action} ({said}): check the four "
+            "credentials (X_CONSUMER_KEY, X_CONSUMER_SECRET = the app's API Key and Secret; "
+            "X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET = the posting account's tokens)")
+    if status == 403:
+        if "duplicate content" in text:
+            return DuplicateContent(f"X refused a duplicate post while {action}")
+        if "oauth1-permissions" in text or "oauth1 app permissions" in text:
+            return AccountError(
+                f"X answered 403 while {action}: the app is read-only. In the developer "
+                "console set the app's permissions to 'Read and write', then re-authorize "
+                "(old access tokens keep the old permission): agent-diary auth")
+        if "client-not-enrolled" in text or "client-forbidden" in text:
+            return AccountError(
+                f"X answered 403 while {action}: the app is not enrolled for this API. "
+                "Attach it to a project (environment) with API access in the developer console")
+        if "not been mentioned or otherwise engaged" in text:
+            return AccountError(
+                f"X refused a reply while {action}: the post replied to is not this "
+                "account's own. Were the credentials changed in the middle of a thread?")
+        return AccountError(f"X answered 403 Forbidden while {action}: {said}")
+    if status == 429:
+        if "usage-capped" in text or "usagecapexceeded" in text:
+            period = problem.get("period", "current")
+            return TemporaryError(
+                f"X answered 429 while {action}: the app's {period} usage cap is reached; "
+                "waiting minutes will not help, it resets with the period (or raise the cap "
+                "in the developer console)")
+        reset = headers.get("x-rate-limit-reset")
+        reset_at = float(reset) if reset and str(reset).isdigit() else None
+        when = (f"at {time.strftime('%H:%M:%S UTC', time.gmtime(reset_at))} "
+                f"(in {max(0, int(reset_at - now))} s)" if reset_at else "later")
+        return RateLimited(f"X rate-limited {action}; rerun {when}", reset_at)
+    if status >= 500:
+        return TemporaryError(f"X answered {status} while {action} (X is down or overloaded); "
+                              "rerun later")
+    return InputError(f"X answered {status} while {action}: {said}")
+
+
+class XClient:
+    """The few X API calls agent-diary makes, with retries and error mapping."""
+
+    def __init__(self, credentials: Credentials, base_url: str, *,
+                 timeout: tuple[float, float] = (10.0, 30.0),
+                 retry_delays: tuple[float, ...] = (2.0, 6.0),
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time) -> None:
+        import requests
+        import tweepy
+
+        base = base_url.rstrip("/")
+
+        class RoutedSession(requests.Session):
+            def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+                if url.startswith(TWEEPY_HOST):
+                    url = base + url[len(TWEEPY_HOST):]
+                kwargs.setdefault("timeout", timeout)
+                return super().request(method, url, *args, **kwargs)
+
+        self._client = tweepy.Client(
+            consumer_key=credentials.consumer_key, consumer_secret=credentials.consumer_secret,
+            access_token=credentials.access_token,
+            access_token_secret=credentials.access_token_secret, return_type=dict)
+        self._client.session = RoutedSession()
+        self._retry_delays = retry_delays
+        self._sleep = sleep
+        self._clock = clock
+        self.requests_made = 0
+
+    def _call(self, action: str, request: Callable[[], T], *, create: bool = False) -> T:
+        import requests
+        import tweepy
+
+        failures = 0
+        while True:
+            self.requests_made += 1
+            try:
+                return request()
+            except tweepy.HTTPException as exc:
+                response = exc.response
+                error = map_http_error(response.status_code, _problem(response),
+                                       response.headers, action, self._clock())
+                if isinstance(error, RateLimited) and error.reset_at is not None:
+                    wait = error.reset_at - self._clock() + 1
+                    if wait <= MAX_RATE_LIMIT_WAIT:
+                        self._sleep(max(0.0, wait))
+                        continue
+                if response.status_code >= 500 and create:
+                    raise UnknownOutcome(f"{error.message}; the post may or may not exist") \
+                        from None
+                if response.status_code < 500 or failures >= len(self._retry_delays):
+                    raise error from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if create:
+                    raise UnknownOutcome(f"the connection failed while {action} "
+                                         f"({type(exc).__name__}); the post may or may not "
+                                         "exist") from None
+                if failures >= len(self._retry_delays):
+                    raise TemporaryError(f"cannot reach X while {action} "
+                                         f"({type(exc).__name__}); check the network and "
+                                         "rerun") from None
+            self._sleep(self._retry_delays[failures])
+            failures += 1
+
+    def me(self) -> Account:
+        data = self._call("reading the account (GET /2/users/me)",
+                          lambda: self._client.get_me(user_auth=True))["data"]
+        return Account(id=str(data["id"]), username=str(data.get("username", "")))
+
+    def create_post(self, text: str, reply_to: str | None = None,
+                    media_ids: list[str] | None = None) -> str:
+        response = self._call(
+            "creating a post (POST /2/tweets)",
+            lambda: self._client.create_tweet(text=text, in_reply_to_tweet_id=reply_to,
+                                              media_ids=media_ids or None, user_auth=True),
+            create=True)
+        return str(response["data"]["id"])
+
+    def recent_posts(self, user_id: str, *, since_id: str | None = None,
+                     start_time: str | None = None, pages: int = 3) -> list[TimelinePost]:
+        """The account's own recent posts, replies included (thread posts are replies)."""
+        posts: list[TimelinePost] = []
+        token: str | None = None
+        for _ in range(pages):
+            params: dict[str, Any] = {"max_results": 100, "tweet_fields": TIMELINE_FIELDS,
+                                      "user_auth": True}
+            if since_id:
+                params["since_id"] = since_id
+            elif start_time:
+                params["start_time"] = start_time
+            if token:
+                params["pagination_token"] = token
+            body = self._call("reading the account's recent posts (GET /2/users/:id/tweets)",
+                              lambda params=params: self._client.get_users_tweets(user_id,
+                                                                                  **params))
+            for item in body.get("data") or []:
+                replied = [r.get("id") for r in item.get("referenced_tweets") or []
+                           if r.get("type") == "replied_to"]
+                posts.append(TimelinePost(str(item["id"]), item.get("text", ""),
+                                          item.get("created_at"),
+                                          str(replied[0]) if replied else None))
+            token = (body.get("meta") or {}).get("next_token")
+            if not token:
+                break
+        return posts
+
+    def delete_post(self, post_id: str) -> None:
+        self._call("deleting a post (DELETE /2/tweets/:id)",
+                   lambda: self._client.delete_tweet(post_id, user_auth=True))
