@@ -9,6 +9,7 @@ Control endpoints (no auth, loopback only): `GET /_emulator/state`, `POST
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import hmac
 import html
@@ -64,10 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _drop(self) -> None:
         """Close the connection without answering: the client cannot know the outcome."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
