@@ -96,6 +96,103 @@ def preview(ctx: click.Context, date_spec: str, fmt: str) -> None:
         click.echo(_thread_as_text(thread))
 
 
+@cli.command()
+@click.option("--date", "date_spec", default="today", show_default=True,
+              help="today, yesterday, latest (the newest entry) or YYYY-MM-DD.")
+@click.option("--sandbox", is_flag=True,
+              help="Post to a local X API emulator instead of X: the whole real path, "
+                   "nothing public, the entry untouched.")
+@click.option("--wait", "lock_timeout", type=float, default=60.0, show_default=True,
+              help="Seconds to wait while another publisher of this repository runs.")
+@click.pass_context
+def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: float) -> None:
+    """Post the entry for a date to X as a thread, exactly once, and record its IDs."""
+    import os
+
+    from .diary import resolve_date
+    from .journal import failpoint_from
+    from .publisher import publish as run
+    from .xapi import XClient, client_options_from
+
+    diary = _diary(ctx)
+    config = diary.config()
+    date = resolve_date(date_spec, config.timezone, diary=diary)
+    options = client_options_from(os.environ)
+    common = {"lock_timeout": lock_timeout, "after_journal_write": failpoint_from(os.environ),
+              "progress": lambda message: click.echo(message, err=True)}
+    if sandbox:
+        from .sandbox import SANDBOX_CREDENTIALS, sandbox_emulator, write_timeline
+
+        folder = diary.state_dir / "sandbox"
+        with sandbox_emulator(folder) as emulator:
+            result = run(diary, config, date,
+                         lambda: XClient(SANDBOX_CREDENTIALS, emulator.url, **options),
+                         sandbox=True, **common)
+            page = write_timeline(emulator, folder)
+    else:
+        from .auth import load_credentials
+
+        result = run(diary, config, date,
+                     lambda: XClient(load_credentials(config.x.profile), config.x.api_url,
+                                     **options), **common)
+    count = f"{len(result.ids)} post{'s' * (len(result.ids) != 1)}"
+    where = " in the sandbox (not on X)" if sandbox else ""
+    if result.already:
+        click.echo(f"{date}: already posted{where}: {count}, {result.url}")
+    else:
+        click.echo(f"{date}: posted{where} {count}: {result.url}")
+    if result.commit:
+        click.echo(f"recorded in commit {result.commit[:12]}", err=True)
+    if sandbox:
+        click.echo(f"look at it: {page.as_uri()}\nor browse it live: agent-diary emulator "
+                   f"--state {folder / 'emulator.json'}", err=True)
+
+
+@cli.command()
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
+@click.pass_context
+def status(ctx: click.Context, days: int) -> None:
+    """For recent dates: missing, draft, uncommitted, pending, partial or posted."""
+    from .diary import resolve_date
+    from .status import recent_status
+
+    diary = _diary(ctx)
+    config = diary.config()
+    today = resolve_date("today", config.timezone)
+    for line in recent_status(diary, today, days):
+        click.echo(f"{line.date}  {line.state:<11}  {line.detail}".rstrip())
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="0 picks a free port.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A JSON file that keeps the emulator's posts between runs.")
+def emulator(port: int, state_path: Path | None) -> None:
+    """Run a local X API emulator (for demos and tests) until interrupted."""
+    import contextlib
+    import signal
+    import threading
+
+    from .emulator import Emulator
+
+    server = Emulator(state_path=state_path)
+    url = server.start(port=port)
+    account = server.world.account
+    click.echo(f"export AGENT_DIARY_X_API_URL={url}\n"
+               f"export X_CONSUMER_KEY={account.consumer_key}\n"
+               f"export X_CONSUMER_SECRET={account.consumer_secret}\n"
+               f"export X_ACCESS_TOKEN={account.access_token}\n"
+               f"export X_ACCESS_TOKEN_SECRET={account.access_token_secret}")
+    click.echo(f"emulator for @{account.username} at {url} (timeline: {url}/); "
+               "Ctrl-C stops it", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    server.stop()
+
+
 def _thread_as_text(thread: Any) -> str:
     from .twittertext import MAX_WEIGHTED_LENGTH
 

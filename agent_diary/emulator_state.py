@@ -147,6 +147,9 @@ class World:
         if state_path and state_path.exists():
             data = json.loads(state_path.read_text(encoding="utf-8"))
             self.posts, self.media = data.get("posts", []), data.get("media", {})
+            saved = data.get("account") or {}
+            self.account.username = saved.get("username", self.account.username)
+            self.account.name = saved.get("name", self.account.name)
             self.next_id = int(data.get("next_id", FIRST_ID))
 
     def save(self) -> None:
@@ -154,8 +157,10 @@ class World:
             return
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         temp = self.state_path.with_suffix(".tmp")
-        temp.write_text(json.dumps({"posts": self.posts, "media": self.media,
-                                    "next_id": self.next_id}, indent=1), encoding="utf-8")
+        account = {"username": self.account.username, "name": self.account.name}
+        temp.write_text(json.dumps({"account": account, "posts": self.posts,
+                                    "media": self.media, "next_id": self.next_id}, indent=1),
+                        encoding="utf-8")
         os.replace(temp, self.state_path)
 
     def take_fault(self, method: str, path: str) -> Fault | None:

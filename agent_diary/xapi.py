@@ -121,6 +121,23 @@ def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: s
     return InputError(f"X answered {status} while {action}: {said}")
 
 
+def client_options_from(environ: Any) -> dict[str, Any]:
+    """Tuning from the environment: AGENT_DIARY_HTTP_TIMEOUT (seconds per request) and
+    AGENT_DIARY_RETRY_DELAYS (comma-separated seconds between retries of 5xx/network)."""
+    options: dict[str, Any] = {}
+    try:
+        if environ.get("AGENT_DIARY_HTTP_TIMEOUT"):
+            seconds = float(environ["AGENT_DIARY_HTTP_TIMEOUT"])
+            options["timeout"] = (seconds, seconds)
+        if environ.get("AGENT_DIARY_RETRY_DELAYS"):
+            options["retry_delays"] = tuple(
+                float(x) for x in environ["AGENT_DIARY_RETRY_DELAYS"].split(","))
+    except ValueError:
+        raise InputError("AGENT_DIARY_HTTP_TIMEOUT must be seconds and "
+                         "AGENT_DIARY_RETRY_DELAYS comma-separated seconds, e.g. 2,6") from None
+    return options
+
+
 class XClient:
     """The few X API calls agent-diary makes, with retries and error mapping."""
 

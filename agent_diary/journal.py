@@ -1,0 +1,164 @@
+"""The durable record of a thread in progress, and the one-publisher-at-a-time lock.
+
+One append-only JSON-lines file per date under `.git/agent-diary/journal/` (per clone,
+never committed). Each record is flushed and fsynced before the call that follows it
+returns, so after a crash at any point the journal tells what may have happened:
+
+    account   {id, username}             who posts (GET /2/users/me, once)
+    start     {posts: [text, …]}          the thread as rendered when posting began
+    sending   {k, at}                     about to send post k: its outcome is unknown
+    sent      {k, id}                     post k exists with this id
+    stopped   {k, reason}                 a run ended early, and why (for `status`)
+    complete  {ids, posted_at}            every post exists
+    recorded  {commit}                    the IDs are in the front matter (and committed)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import TemporaryError
+
+
+@dataclass
+class JournalState:
+    """What the records add up to."""
+
+    account: dict[str, str] | None = None
+    posts: list[str] | None = None
+    sent: dict[int, str] = field(default_factory=dict)
+    sending: dict[int, str] = field(default_factory=dict)  # k -> time of the first attempt
+    stopped: str | None = None
+    complete: dict[str, Any] | None = None
+    recorded: dict[str, Any] | None = None
+
+
+def _fold(records: list[dict[str, Any]]) -> JournalState:
+    state = JournalState()
+    for record in records:
+        event = record.get("event")
+        if event == "account":
+            state.account = {"id": record["id"], "username": record.get("username", "")}
+        elif event == "start":
+            state.posts = list(record["posts"])
+        elif event == "sending":
+            state.sending.setdefault(int(record["k"]), record["at"])
+        elif event == "sent":
+            state.sent[int(record["k"])] = str(record["id"])
+        elif event == "stopped":
+            state.stopped = record.get("reason")
+        elif event == "complete":
+            state.complete = record
+        elif event == "recorded":
+            state.recorded = record
+    return state
+
+
+class Journal:
+    def __init__(self, path: Path, after_write: Callable[[int], None] | None = None) -> None:
+        self.path = path
+        self._after_write = after_write
+        self._writes = 0
+        self.records = self._read()
+
+    def _read(self) -> list[dict[str, Any]]:
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                # Only a last line cut by a crash can be partial; the write it belonged
+                # to never returned, so the step after it never ran.
+                break
+        return records
+
+    @property
+    def state(self) -> JournalState:
+        return _fold(self.records)
+
+    def append(self, event: str, **data: Any) -> None:
+        record = {"event": event, **data, "t": round(time.time(), 3)}
+        new_file = not self.path.exists()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if new_file:
+            fsync_dir(self.path.parent)
+        self.records.append(record)
+        self._writes += 1
+        if self._after_write is not None:
+            self._after_write(self._writes)
+
+
+def failpoint_from(environ: dict[str, str] | Any) -> Callable[[int], None] | None:
+    """`AGENT_DIARY_FAILPOINT=journal:N` kills the process (SIGKILL) right after its Nth
+    journal write: how the tests crash a publisher at every step. Unset: no hook."""
+    spec = environ.get("AGENT_DIARY_FAILPOINT", "")
+    if not spec.startswith("journal:"):
+        return None
+    target = int(spec.split(":", 1)[1])
+
+    def hook(writes: int) -> None:
+        if writes == target:
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def repo_lock(state_dir: Path, timeout: float,
+              progress: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold `state_dir/lock` (flock: released by the kernel even on SIGKILL)."""
+    import fcntl
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "lock"
+    with path.open("a+", encoding="utf-8") as handle:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                if time.monotonic() >= deadline:
+                    raise TemporaryError(
+                        f"another agent-diary publisher (pid {holder}) holds {path}; "
+                        "it is posting now, so rerun when it is done") from None
+                if progress is not None and not told:
+                    progress(f"waiting for another publisher (pid {holder}) to finish")
+                    told = True
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -1,0 +1,253 @@
+"""Publishing exactly once: the journal-driven state machine, reconciliation, and the
+record in the entry's front matter.
+
+The guarantee: however often this runs and wherever it is killed, each post of the thread
+appears on X once, each reply chained to the post before it, and the front matter ends
+up holding exactly those IDs. The journal makes progress durable before and after every
+create; a create whose outcome is unknown is looked for in the account's own recent
+posts before anything is sent again, and if it stays unknown, publishing stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import gitstore
+from .config import Config
+from .diary import Diary
+from .entry import with_tweet_ids
+from .errors import AgentDiaryError, InputError, NothingToPost, TemporaryError
+from .journal import Journal, JournalState, repo_lock
+from .thread import Thread, build_thread
+from .twittertext import url_spans
+from .xapi import DuplicateContent, TimelinePost, UnknownOutcome, XClient
+
+CREATE_ATTEMPTS = 3
+RECONCILE_WINDOW = dt.timedelta(minutes=10)  # clock skew allowance when looking for post 1
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    date: dt.date
+    ids: tuple[str, ...]
+    username: str
+    already: bool
+    sandbox: bool
+    commit: str | None = None
+
+    @property
+    def url(self) -> str:
+        return post_url(self.username, self.ids[0])
+
+
+def post_url(username: str, post_id: str) -> str:
+    return f"https://x.com/{username or 'i'}/status/{post_id}"
+
+
+def journal_path(state_dir: Path, date: dt.date) -> Path:
+    return state_dir / "journal" / f"{date.isoformat()}.jsonl"
+
+
+def comparable(text: str, from_x: bool) -> str:
+    """Text reduced to what survives X: URLs masked (X returns t.co links), entities
+    unescaped, whitespace collapsed, NFC; trailing media links X appends are dropped."""
+    if from_x:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        text = re.sub(r"https://t\.co/\w+", "\x00", text)
+    else:
+        text = unicodedata.normalize("NFC", text)
+        for start, end in reversed(url_spans(text)):
+            text = text[:start] + "\x00" + text[end:]
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def find_posted(candidates: list[TimelinePost], text: str, reply_to: str | None) -> str | None:
+    """The id of the post among `candidates` that is `text` replying to `reply_to`."""
+    want = comparable(text, from_x=False)
+    links = want.count("\x00")
+    for post in sorted(candidates, key=lambda p: int(p.id)):
+        got = comparable(post.text, from_x=True)
+        while got.count("\x00") > links and got.endswith("\x00"):
+            got = got[:-1].rstrip()
+        if got == want and post.reply_to == reply_to:
+            return post.id
+    return None
+
+
+class _Run:
+    """One publishing run for one thread, holding the lock."""
+
+    def __init__(self, journal: Journal, client: XClient, texts: list[str],
+                 progress: Callable[[str], None], now: Callable[[], dt.datetime]) -> None:
+        self.journal, self.client, self.texts = journal, client, texts
+        self.progress, self.now = progress, now
+
+    def account(self) -> dict[str, str]:
+        state = self.journal.state
+        if state.account is None:
+            me = self.client.me()
+            self.journal.append("account", id=me.id, username=me.username)
+            return {"id": me.id, "username": me.username}
+        return state.account
+
+    def reconcile(self, k: int, sent: dict[int, str], since: str) -> str | None:
+        """Look for post k on the account's own timeline; record and return its id."""
+        user = self.account()["id"]
+        if k == 0:
+            start = (dt.datetime.fromisoformat(since) - RECONCILE_WINDOW)
+            found = self.client.recent_posts(user, start_time=start.strftime(
+                "%Y-%m-%dT%H:%M:%SZ"))
+        else:
+            found = self.client.recent_posts(user, since_id=sent[k - 1])
+        post_id = find_posted(found, self.texts[k], sent.get(k - 1))
+        if post_id is not None:
+            self.journal.append("sent", k=k, id=post_id, reconciled=True)
+            self.progress(f"post {k + 1}/{len(self.texts)} was already on X ({post_id})")
+        return post_id
+
+    def post(self, k: int, sent: dict[int, str]) -> str:
+        reply_to = sent.get(k - 1)
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            at = self.now().isoformat()
+            self.journal.append("sending", k=k, at=at)
+            try:
+                post_id = self.client.create_post(self.texts[k], reply_to=reply_to)
+            except UnknownOutcome as exc:
+                found = self.reconcile(k, sent, at)
+                if found:
+                    return found
+                if attempt == CREATE_ATTEMPTS:
+                    raise TemporaryError(f"{exc.message}. Post {k + 1} is not on the "
+                                         "account's timeline; rerun to try again") from None
+                self.progress(f"post {k + 1}: {exc.message}; not on X, sending again")
+                continue
+            except DuplicateContent:
+                found = self.reconcile(k, sent, at)
+                if found:
+                    return found
+                raise TemporaryError(
+                    f"X says post {k + 1} duplicates a recent post, but it is not among the "
+                    "account's recent posts replying where it should: the outcome is "
+                    "unknown, so publishing stopped rather than risk a double post. Check "
+                    "the account's timeline") from None
+            self.journal.append("sent", k=k, id=post_id)
+            return post_id
+        raise AssertionError("unreachable")
+
+    def run(self) -> list[str]:
+        state = self.journal.state
+        sent = dict(state.sent)
+        for k in range(len(self.texts)):
+            if k in sent:
+                continue
+            if k in state.sending:  # a previous run may have created it: look first
+                found = self.reconcile(k, sent, state.sending[k])
+                if found:
+                    sent[k] = found
+                    continue
+            sent[k] = self.post(k, sent)
+            self.progress(f"posted {k + 1}/{len(self.texts)}: {sent[k]}")
+        return [sent[k] for k in range(len(self.texts))]
+
+
+def _record(diary: Diary, config: Config, rel: str, state: JournalState, date: dt.date,
+            journal: Journal) -> str | None:
+    """Write tweet_ids/posted_at into the entry (surgically, atomically) and commit it."""
+    assert state.complete is not None
+    ids, posted_at = list(state.complete["ids"]), state.complete["posted_at"]
+    path = diary.root / rel
+    committed = gitstore.head_bytes(diary.root, rel).decode("utf-8")
+    wanted = with_tweet_ids(committed, ids, posted_at, rel)
+    current = path.read_bytes().decode("utf-8")
+    if current not in (committed, wanted):
+        raise InputError(f"{rel} was edited while its thread was being posted; the thread "
+                         f"is on X ({', '.join(ids)}) but its IDs are not written yet. Commit "
+                         "or revert the edit, then rerun publish to record them")
+    if current != wanted:
+        gitstore.atomic_write(path, wanted)
+    commit = None
+    if config.git.commit:
+        if gitstore.file_state(diary.root, rel) != "clean":
+            commit = gitstore.commit_file(
+                diary.root, rel, f"diary: posted {date} as a thread of {len(ids)} post"
+                f"{'s' * (len(ids) != 1)}\n\nagent-diary recorded tweet_ids and posted_at.",
+                config.git.author)
+        if config.git.push:
+            gitstore.push(diary.root)
+    journal.append("recorded", commit=commit)
+    return commit
+
+
+def _committed_thread(diary: Diary, config: Config, date: dt.date) -> Thread:
+    """The thread of a committed, ready, unposted entry; every refusal before the lock."""
+    rel = diary.rel(diary.entry_path(date))
+    state = gitstore.file_state(diary.root, rel)
+    if state == "untracked":
+        raise NothingToPost(f"{rel} is not committed (an untracked entry is a draft); "
+                            f"commit it to publish: git add {rel} && git commit")
+    if state == "modified":
+        raise NothingToPost(f"{rel} has uncommitted edits; only what is committed is "
+                            "posted: commit them (or revert them) and rerun")
+    thread = build_thread(diary, config, date)
+    if thread.entry.status == "draft":
+        raise NothingToPost(f"{rel} is a draft; set 'status: ready' and commit to publish it")
+    if any(post.media for post in thread.posts):
+        raise InputError(f"{rel} has images; uploading media is not supported yet, so "
+                         "remove them to publish this entry as text")
+    return thread
+
+
+def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XClient], *,
+            sandbox: bool = False, lock_timeout: float = 60.0,
+            progress: Callable[[str], None] = lambda message: None,
+            after_journal_write: Callable[[int], None] | None = None,
+            now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> PublishResult:
+    """Post the entry for `date` exactly once (see the module docstring)."""
+    state_dir = diary.state_dir / "sandbox" if sandbox else diary.state_dir
+    rel = diary.rel(diary.entry_path(date))
+
+    def result(state: JournalState, already: bool, commit: str | None = None) -> PublishResult:
+        assert state.complete is not None
+        return PublishResult(date, tuple(state.complete["ids"]),
+                             (state.account or {}).get("username", ""), already, sandbox, commit)
+
+    with repo_lock(diary.state_dir, lock_timeout, progress):
+        # Read only under the lock: a run we waited for may have finished the thread.
+        journal = Journal(journal_path(state_dir, date), after_journal_write)
+        state = journal.state
+        if state.complete is not None:
+            if sandbox or state.recorded is not None:
+                return result(state, already=True)
+            return result(state, already=True,
+                          commit=_record(diary, config, rel, state, date, journal))
+        thread = _committed_thread(diary, config, date)
+        if thread.entry.posted and not sandbox:
+            ids = tuple(thread.entry.tweet_ids)
+            return PublishResult(date, ids, "", True, sandbox)
+        texts = [post.text for post in thread.posts]
+        if state.posts is not None and state.posts != texts:
+            raise InputError(
+                f"{rel} changed after {len(state.sent)} of {len(state.posts)} posts were "
+                "published; restore the text that was being posted (git log shows it) and "
+                "rerun to finish the thread")
+        run = _Run(journal, client(), texts, progress, now)
+        try:
+            run.account()
+            if state.posts is None:
+                journal.append("start", posts=texts)
+            ids = run.run()
+        except AgentDiaryError as exc:
+            journal.append("stopped", k=len(journal.state.sent), reason=exc.message)
+            raise
+        journal.append("complete", ids=ids,
+                       posted_at=now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        state = journal.state
+        if sandbox:
+            return result(state, already=False)
+        return result(state, already=False,
+                      commit=_record(diary, config, rel, state, date, journal))

@@ -1,0 +1,31 @@
+"""`--sandbox`: the whole real path (tweepy, OAuth signing, HTTP, journal, reconciliation)
+against an in-process emulator whose state persists under `.git/agent-diary/sandbox/`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from .auth import Credentials
+from .emulator import Emulator, timeline_page
+from .emulator_state import Account
+
+# Not secrets: the emulator's own made-up account, the same for every sandbox.
+SANDBOX_ACCOUNT = Account(username="agentdiary_sandbox", name="agent-diary sandbox")
+SANDBOX_CREDENTIALS = Credentials(
+    SANDBOX_ACCOUNT.consumer_key, SANDBOX_ACCOUNT.consumer_secret,
+    SANDBOX_ACCOUNT.access_token, SANDBOX_ACCOUNT.access_token_secret, source="sandbox")
+
+
+@contextlib.contextmanager
+def sandbox_emulator(folder: Path) -> Iterator[Emulator]:
+    with Emulator(SANDBOX_ACCOUNT, folder / "emulator.json") as emulator:
+        yield emulator
+
+
+def write_timeline(emulator: Emulator, folder: Path) -> Path:
+    """The emulator's timeline page as a file, to look at after the process ends."""
+    page = folder / "timeline.html"
+    page.write_text(timeline_page(emulator.world), encoding="utf-8")
+    return page
