@@ -9,8 +9,10 @@ Control endpoints (no auth, loopback only): `GET /_emulator/state`, `POST
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.parser
+import hashlib
 import hmac
 import html
 import json
@@ -105,7 +107,9 @@ class _Handler(BaseHTTPRequestHandler):
         base = signature.signature_base_string(
             method, signature.base_string_uri(f"http://{self.headers['Host']}{path}"),
             signature.normalize_parameters(collected))
-        expected = signature.sign_hmac_sha1(base, account.consumer_secret, token_secret)
+        key = f"{utils.escape(account.consumer_secret)}&{utils.escape(token_secret)}"
+        expected = base64.b64encode(
+            hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()).decode()
         if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
             raise unauthorized
         return params

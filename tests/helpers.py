@@ -59,3 +59,66 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+
+
+class EmulatorHandle:
+    """An in-process emulator with per-test random credentials, and what a CLI run needs."""
+
+    def __init__(self, state_path: Path | None = None) -> None:
+        import secrets
+
+        from agent_diary.emulator import Emulator
+        from agent_diary.emulator_state import Account
+
+        self.account = Account(
+            consumer_key=f"ck{secrets.token_hex(8)}", consumer_secret=f"cs{secrets.token_hex(16)}",
+            access_token=f"1000-at{secrets.token_hex(8)}",
+            access_token_secret=f"ats{secrets.token_hex(16)}")
+        self.server = Emulator(self.account, state_path)
+        self.url = self.server.start()
+
+    @property
+    def world(self):  # -> World
+        return self.server.world
+
+    def secrets(self) -> list[str]:
+        a = self.account
+        return [a.consumer_secret, a.access_token_secret, a.consumer_key, a.access_token]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        a = self.account
+        return {"AGENT_DIARY_X_API_URL": self.url, "X_CONSUMER_KEY": a.consumer_key,
+                "X_CONSUMER_SECRET": a.consumer_secret, "X_ACCESS_TOKEN": a.access_token,
+                "X_ACCESS_TOKEN_SECRET": a.access_token_secret,
+                "AGENT_DIARY_RETRY_DELAYS": "0.05,0.05", **extra}
+
+    def fault(self, **spec) -> None:
+        from agent_diary.emulator_state import Fault
+
+        with self.world.lock:
+            self.world.faults.append(Fault(**spec))
+
+    def clear_faults(self) -> None:
+        with self.world.lock:
+            self.world.faults.clear()
+
+    def posts(self) -> list[dict]:
+        return [p for p in self.world.snapshot()["posts"] if not p.get("deleted")]
+
+    def count(self, key: str) -> int:
+        return self.world.snapshot()["counts"].get(key, 0)
+
+    def requests(self) -> int:
+        return sum(self.world.snapshot()["counts"].values())
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def thread_entry(posts: int = 4, **front: str) -> str:
+    """An entry that renders to exactly `posts` posts (explicit breaks)."""
+    body = "\n\n---\n\n".join(f"Post number {i} of the thread, with a link "
+                              f"https://example.com/{i} & some <markup>."
+                              for i in range(1, posts + 1))
+    lines = "".join(f"{key}: {value}\n" for key, value in {"title": "Thread", **front}.items())
+    return f"---\n{lines}---\n{body}\n"
