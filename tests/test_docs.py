@@ -18,7 +18,7 @@ def _commands() -> list[str]:
 
 def test_readme_opens_with_the_two_commands() -> None:
     main, tests = _commands()[:2]
-    assert main.endswith("agent-diary preview --date latest")
+    assert main.endswith("agent-diary publish --sandbox --date latest")
     assert "pip install -e '.[test]'" in tests
 
 

@@ -1,0 +1,104 @@
+"""The emulator behaves like X where the publisher depends on it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from requests_oauthlib import OAuth1
+
+from agent_diary.auth import Credentials
+from agent_diary.emulator_state import x_text
+from agent_diary.errors import AccountError
+from agent_diary.xapi import XClient
+
+from .helpers import EmulatorHandle
+
+
+def client(emulator: EmulatorHandle, **override: str) -> XClient:
+    a = emulator.account
+    values = {"consumer_key": a.consumer_key, "consumer_secret": a.consumer_secret,
+              "access_token": a.access_token, "access_token_secret": a.access_token_secret,
+              **override}
+    return XClient(Credentials(**values), emulator.url, retry_delays=())
+
+
+@pytest.mark.parametrize("wrong", ["consumer_key", "consumer_secret", "access_token",
+                                   "access_token_secret"])
+def test_every_credential_is_checked(emulator: EmulatorHandle, wrong: str) -> None:
+    with pytest.raises(AccountError, match="401"):
+        client(emulator, **{wrong: "not-the-right-value"}).me()
+    assert client(emulator).me().username == "agentdiary"
+
+
+def test_replayed_nonce_and_skewed_clock_are_refused(emulator: EmulatorHandle) -> None:
+    a = emulator.account
+    auth = OAuth1(a.consumer_key, a.consumer_secret, a.access_token, a.access_token_secret)
+    prepared = requests.Request("GET", emulator.url + "/2/users/me", auth=auth).prepare()
+    with requests.Session() as session:
+        assert session.send(prepared).status_code == 200
+        assert session.send(prepared).status_code == 401  # the same nonce again
+    stale = OAuth1(a.consumer_key, a.consumer_secret, a.access_token, a.access_token_secret,
+                   timestamp=str(int(time.time()) - 3600))
+    answer = requests.get(emulator.url + "/2/users/me", auth=stale)
+    assert answer.status_code == 401 and answer.json()["errors"][0]["code"] == 135
+
+
+def test_posts_come_back_as_x_returns_them(emulator: EmulatorHandle) -> None:
+    x = client(emulator)
+    first = x.create_post("A & B <c> https://example.com/page")
+    reply = x.create_post("second", reply_to=first)
+    timeline = x.recent_posts(x.me().id)
+    assert [p.id for p in timeline] == [reply, first]
+    assert timeline[1].text.startswith("A &amp; B &lt;c&gt; https://t.co/")
+    assert timeline[0].reply_to == first
+    assert x_text("see x.com") == "see https://t.co/" + x_text("see x.com")[-10:]
+
+
+def test_limits_like_x(emulator: EmulatorHandle) -> None:
+    from agent_diary.errors import InputError
+    from agent_diary.xapi import DuplicateContent
+
+    x = client(emulator)
+    x.create_post("once")
+    with pytest.raises(DuplicateContent):
+        x.create_post("once")
+    with pytest.raises(InputError, match="too long"):
+        x.create_post("x" * 281)
+    assert len(emulator.posts()) == 1
+
+
+def test_state_persists_and_the_timeline_page_shows_threads(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    first = EmulatorHandle(state)
+    x = client(first)
+    root = x.create_post("Thread start <b>")
+    x.create_post("Thread end", reply_to=root)
+    first.stop()
+    second = EmulatorHandle(state)
+    page = requests.get(second.url + "/").text
+    assert "Thread start &lt;b&gt;" in page and "Thread end" in page
+    assert "2 post(s) in 1 thread(s)" in page
+    second.stop()
+
+
+def test_the_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent_diary", "emulator", "--port", "0", "--state",
+         str(tmp_path / "s.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ})
+    assert process.stdout is not None
+    exports = dict(process.stdout.readline().strip().removeprefix("export ").split("=", 1)
+                   for _ in range(5))
+    url = exports["AGENT_DIARY_X_API_URL"]
+    x = XClient(Credentials(exports["X_CONSUMER_KEY"], exports["X_CONSUMER_SECRET"],
+                            exports["X_ACCESS_TOKEN"], exports["X_ACCESS_TOKEN_SECRET"]), url)
+    assert x.me().id == "1000"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
