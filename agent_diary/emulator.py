@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import email.parser
+import email.policy
 import hashlib
 import hmac
 import html
@@ -115,6 +116,12 @@ class _Handler(BaseHTTPRequestHandler):
         return params
 
     def _handle(self, method: str) -> None:
+        try:
+            self._handle_request(method)
+        except Exception as exc:  # an emulator bug must not look like a dropped connection
+            self._send(500, {"title": "Emulator Error", "detail": repr(exc)})
+
+    def _handle_request(self, method: str) -> None:
         parts = urlsplit(self.path)
         path, query = parts.path, parts.query
         if path.startswith("/_emulator/"):
@@ -190,8 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _multipart_media(self, body: bytes) -> bytes:
         head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
-        message = email.parser.BytesParser().parsebytes(head + body)
-        for part in message.iter_parts() if message.is_multipart() else []:
+        message = email.parser.BytesParser(policy=email.policy.default).parsebytes(head + body)
+        for part in message.iter_parts():
             if part.get_param("name", header="content-disposition") == "media":
                 return part.get_payload(decode=True) or b""
         raise ApiError(400, {"title": "Invalid Request", "detail": "multipart 'media' missing"})

@@ -102,3 +102,51 @@ def test_the_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
     assert x.me().id == "1000"
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
+
+
+def test_pin_flow_single_post_and_media_endpoints(emulator: EmulatorHandle) -> None:
+    from requests_oauthlib import OAuth1Session
+    from requests_oauthlib.oauth1_session import TokenRequestDenied
+
+    a = emulator.account
+    flow = OAuth1Session(a.consumer_key, client_secret=a.consumer_secret, callback_uri="oob")
+    request_token = flow.fetch_request_token(emulator.url + "/oauth/request_token")
+    authorize = flow.authorization_url(emulator.url + "/oauth/authorize")
+    pin = requests.get(emulator.url + "/_emulator/pin",
+                       params={"oauth_token": request_token["oauth_token"]}).json()["pin"]
+    assert pin in requests.get(authorize).text
+    wrong = OAuth1Session(a.consumer_key, client_secret=a.consumer_secret,
+                          resource_owner_key=request_token["oauth_token"],
+                          resource_owner_secret=request_token["oauth_token_secret"],
+                          verifier="0000000" if pin != "0000000" else "1111111")
+    with pytest.raises(TokenRequestDenied, match="code 401"):
+        wrong.fetch_access_token(emulator.url + "/oauth/access_token")
+    flow = OAuth1Session(a.consumer_key, client_secret=a.consumer_secret, callback_uri="oob")
+    request_token = flow.fetch_request_token(emulator.url + "/oauth/request_token")
+    pin = requests.get(emulator.url + "/_emulator/pin",
+                       params={"oauth_token": request_token["oauth_token"]}).json()["pin"]
+    flow = OAuth1Session(a.consumer_key, client_secret=a.consumer_secret,
+                         resource_owner_key=request_token["oauth_token"],
+                         resource_owner_secret=request_token["oauth_token_secret"],
+                         verifier=pin)
+    tokens = flow.fetch_access_token(emulator.url + "/oauth/access_token")
+    assert tokens["user_id"] == "1000" and tokens["screen_name"] == "agentdiary"
+    x = client(emulator, access_token=tokens["oauth_token"],
+               access_token_secret=tokens["oauth_token_secret"])
+    assert x.me().id == "1000"
+
+    auth = OAuth1(a.consumer_key, a.consumer_secret, a.access_token, a.access_token_secret)
+    uploaded = requests.post(emulator.url + "/2/media/upload", auth=auth,
+                             files={"media": ("a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100)},
+                             data={"media_category": "tweet_image"}).json()["data"]
+    assert uploaded["media_key"] == f"3_{uploaded['id']}" and uploaded["size"] == 108
+    alt = requests.post(emulator.url + "/2/media/metadata", auth=auth,
+                        json={"id": uploaded["id"], "metadata": {"alt_text": {"text": "A"}}})
+    assert alt.status_code == 200
+    post = requests.post(emulator.url + "/2/tweets", auth=auth,
+                         json={"text": "with an image",
+                               "media": {"media_ids": [uploaded["id"]]}}).json()["data"]
+    single = requests.get(emulator.url + f"/2/tweets/{post['id']}", auth=auth).json()
+    assert single["data"]["text"] == "with an image"
+    assert emulator.world.snapshot()["media"][uploaded["id"]]["alt"] == "A"
+    assert requests.get(emulator.url + "/2/tweets/1", auth=auth).status_code == 404
