@@ -209,7 +209,6 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
             now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> PublishResult:
     """Post the entry for `date` exactly once (see the module docstring)."""
     state_dir = diary.state_dir / "sandbox" if sandbox else diary.state_dir
-    rel = diary.rel(diary.entry_path(date))
 
     def result(state: JournalState, already: bool, commit: str | None = None) -> PublishResult:
         assert state.complete is not None
@@ -217,7 +216,10 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
                              (state.account or {}).get("username", ""), already, sandbox, commit)
 
     with repo_lock(diary.state_dir, lock_timeout, progress):
+        if config.git.pull and not sandbox:
+            gitstore.pull(diary.root)
         # Read only under the lock: a run we waited for may have finished the thread.
+        rel = diary.rel(diary.entry_path(date))
         journal = Journal(journal_path(state_dir, date), after_journal_write)
         state = journal.state
         if state.complete is not None:

@@ -342,6 +342,27 @@ def test_push_rebases_a_rejected_push(tmp_path: Path, emulator: EmulatorHandle) 
     assert log[0].startswith(f"diary: posted {DATE}") and "theirs" in log
 
 
+def test_pull_first_when_configured(tmp_path: Path, emulator: EmulatorHandle) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    writer, publisher = tmp_path / "writer", tmp_path / "publisher"
+    for clone in (writer, publisher):
+        git(tmp_path, "clone", "-q", str(remote), str(clone))
+        git(clone, "config", "user.name", "t")
+        git(clone, "config", "user.email", "t@example.invalid")
+    agent = DiaryRepo(writer)
+    agent.write("config.yaml", "git:\n  pull: true\n")
+    agent.commit("config")
+    git(writer, "push", "-q", "-u", "origin", "main")
+    git(publisher, "pull", "-q")
+    agent.write(f"diary/{DATE}.md", thread_entry(2))
+    agent.commit("entry written elsewhere")
+    git(writer, "push", "-q")
+    result = publish(DiaryRepo(publisher), emulator)
+    assert result.code == 0, result.stderr
+    assert len(emulator.posts()) == 2
+
+
 def test_status_shows_each_state(repo: DiaryRepo, emulator: EmulatorHandle) -> None:
     today = dt.datetime.now(dt.UTC).date()
     days = [today - dt.timedelta(days=i) for i in range(5)]
