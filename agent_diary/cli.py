@@ -149,6 +149,58 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
 
 
 @cli.command()
+@click.option("--repo", "repos", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A diary repository to serve; repeat it to serve several (each with its "
+                   "own config.yaml and x.profile). Default: the global --repo or here.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object a line, for log collectors.")
+@click.option("--sandbox", is_flag=True,
+              help="Post to local X API emulators instead of X (nothing public).")
+@click.pass_context
+def run(ctx: click.Context, repos: tuple[Path, ...], log_format: str, sandbox: bool) -> None:
+    """Run the service: post each day's entry at its time, and entries committed later."""
+    import contextlib
+
+    from .diary import open_diary
+    from .logs import make_logger
+    from .service import serve
+
+    diaries = [open_diary(repo, None) for repo in repos] or [_diary(ctx)]
+    logger, redact = make_logger(log_format)
+    with contextlib.ExitStack() as stack:
+        ctx.exit(serve(diaries, _client_factory(stack, sandbox, redact), logger,
+                       sandbox=sandbox))
+
+
+def _client_factory(stack: Any, sandbox: bool, redact: Any) -> Any:
+    """For each diary, how to make its X client (credentials read only when needed)."""
+    import os
+
+    from .xapi import XClient, client_options_from
+
+    options = client_options_from(os.environ)
+
+    def for_diary(diary: Any, config: Any) -> Any:
+        if sandbox:
+            from .sandbox import SANDBOX_CREDENTIALS, sandbox_emulator
+
+            emulator = stack.enter_context(sandbox_emulator(diary.state_dir / "sandbox"))
+            return lambda: XClient(SANDBOX_CREDENTIALS, emulator.url, **options)
+
+        def make() -> XClient:
+            from .auth import load_credentials
+
+            credentials = load_credentials(config.x.profile)
+            redact(credentials.secrets())
+            return XClient(credentials, config.x.api_url, **options)
+
+        return make
+
+    return for_diary
+
+
+@cli.command()
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
 @click.pass_context
 def status(ctx: click.Context, days: int) -> None:
@@ -158,9 +210,17 @@ def status(ctx: click.Context, days: int) -> None:
 
     diary = _diary(ctx)
     config = diary.config()
+    from .service import read_service_state
+
     today = resolve_date("today", config.timezone)
     for line in recent_status(diary, today, days):
         click.echo(f"{line.date}  {line.state:<11}  {line.detail}".rstrip())
+    running = read_service_state(diary)
+    if running:
+        click.echo(f"service: running (pid {running['pid']}), next run at "
+                   f"{running.get('next_run') or 'unknown'}, last poll {running['updated']}")
+    else:
+        click.echo("service: not running")
 
 
 @cli.command()

@@ -24,6 +24,7 @@ class Schedule:
     time: str
     poll_seconds: int
     catch_up_days: int
+    max_posts_per_day: int
 
 
 @dataclass(frozen=True)
@@ -121,14 +122,15 @@ def _optional(inner: Validator) -> Validator:
 
 
 def parse_hhmm(key: str, value: Any) -> str:
-    """`HH:MM`, 24-hour. An unquoted 18:30 is read by YAML 1.1 as the number 1110."""
+    """`HH:MM` (or `HH:MM:SS`), 24-hour. YAML 1.1 reads an unquoted 18:30 as 1110."""
     name = key.rsplit(".", 1)[-1]
     if isinstance(value, int) and not isinstance(value, bool):
         raise InputError(
             f"key '{key}': {value!r} is a number because YAML reads an unquoted 18:30 as "
             f'base 60; quote it, e.g. {name}: "18:30"'
         )
-    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value) if isinstance(value, str) else None
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d)?", value) \
+        if isinstance(value, str) else None
     if match is None:
         raise InputError(f"key '{key}': {value!r} is not valid; expected a time \"HH:MM\" "
                          '(24-hour), e.g. "18:30"')
@@ -161,7 +163,7 @@ def _duration(key: str, value: Any) -> int:
         _check(match is not None, key, value, 'a duration such as "30s", "5m" or "1h"')
         assert match is not None
         seconds = int(match[1]) * _DURATION_UNITS[match[2]]
-    _check(10 <= seconds <= 86400, key, value, 'a duration from "10s" to "24h"')
+    _check(1 <= seconds <= 86400, key, value, 'a duration from "1s" to "24h"')
     return seconds
 
 
@@ -177,6 +179,7 @@ SCHEMA: dict[str, tuple[Any, Validator]] = {
     "schedule.time": ("18:00", parse_hhmm),
     "schedule.poll": ("5m", _duration),
     "schedule.catch_up_days": (0, _int_range(0, 365)),
+    "schedule.max_posts_per_day": (1, _int_range(1, 100)),
     "thread.template": ("thread", _text(r"[A-Za-z0-9_-]+", 'a template name, e.g. "thread"')),
     "thread.numbering": (False, _bool),
     "thread.max_posts": (25, _int_range(1, 100)),
@@ -211,7 +214,7 @@ def _flatten(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
                 flat[f"{name}.{sub}"] = subvalue
         else:
             flat[name] = value
-    unknown = [key for key in flat if key not in SCHEMA]
+    unknown = [key for key in flat if key not in SCHEMA and key != "x.credentials"]
     if unknown:
         raise InputError(
             f"{source}: unknown config key{'s' if len(unknown) > 1 else ''} "
@@ -230,6 +233,12 @@ def config_from_mapping(
     if not isinstance(raw, Mapping):
         raise InputError(f"{source}: expected a mapping of settings, got {type(raw).__name__}")
     flat = _flatten(raw, source)
+    if "x.credentials" in flat:  # the service issue's name for the contract's x.profile
+        alias = flat.pop("x.credentials")
+        if "x.profile" in flat and flat["x.profile"] != alias:
+            raise InputError(f"{source}: x.profile and x.credentials name different "
+                             "profiles; keep one of them")
+        flat["x.profile"] = alias
     environ = os.environ if environ is None else environ
     if environ.get(API_URL_ENV):
         flat["x.api_url"] = environ[API_URL_ENV]
@@ -241,7 +250,7 @@ def config_from_mapping(
     return Config(
         timezone=values["timezone"],
         schedule=Schedule(values["schedule.time"], values["schedule.poll"],
-                          values["schedule.catch_up_days"]),
+                          values["schedule.catch_up_days"], values["schedule.max_posts_per_day"]),
         thread=ThreadSettings(values["thread.template"], values["thread.numbering"],
                               values["thread.max_posts"], values["thread.repo_url"]),
         x=XSettings(values["x.api_url"], values["x.profile"]),
@@ -282,6 +291,7 @@ schedule:
   time: "18:00"            # when the service posts each day's entry (quote it)
   poll: 5m                 # how often the service looks for new commits
   catch_up_days: 0         # how old an unposted entry the service may still post
+  max_posts_per_day: 1     # at most this many threads a day from the service
 
 thread:
   template: thread         # templates/<name>.j2 (a packaged default if absent)

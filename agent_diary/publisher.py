@@ -83,9 +83,10 @@ class _Run:
     """One publishing run for one thread, holding the lock."""
 
     def __init__(self, journal: Journal, client: XClient, texts: list[str],
-                 progress: Callable[[str], None], now: Callable[[], dt.datetime]) -> None:
+                 progress: Callable[[str], None], now: Callable[[], dt.datetime],
+                 should_stop: Callable[[], bool]) -> None:
         self.journal, self.client, self.texts = journal, client, texts
-        self.progress, self.now = progress, now
+        self.progress, self.now, self.should_stop = progress, now, should_stop
 
     def account(self) -> dict[str, str]:
         state = self.journal.state
@@ -145,6 +146,9 @@ class _Run:
         for k in range(len(self.texts)):
             if k in sent:
                 continue
+            if self.should_stop():
+                raise TemporaryError(f"stopped by a signal after {len(sent)} of "
+                                     f"{len(self.texts)} posts; a rerun finishes the thread")
             if k in state.sending:  # a previous run may have created it: look first
                 found = self.reconcile(k, sent, state.sending[k])
                 if found:
@@ -206,6 +210,7 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
             sandbox: bool = False, lock_timeout: float = 60.0,
             progress: Callable[[str], None] = lambda message: None,
             after_journal_write: Callable[[int], None] | None = None,
+            should_stop: Callable[[], bool] = lambda: False,
             now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> PublishResult:
     """Post the entry for `date` exactly once (see the module docstring)."""
     state_dir = diary.state_dir / "sandbox" if sandbox else diary.state_dir
@@ -237,7 +242,7 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
                 f"{rel} changed after {len(state.sent)} of {len(state.posts)} posts were "
                 "published; restore the text that was being posted (git log shows it) and "
                 "rerun to finish the thread")
-        run = _Run(journal, client(), texts, progress, now)
+        run = _Run(journal, client(), texts, progress, now, should_stop)
         try:
             run.account()
             if state.posts is None:

@@ -39,7 +39,9 @@ def test_the_written_default_config_is_valid_and_complete() -> None:
     ({"schedule": {"time": "6pm"}}, ["'schedule.time'", '"18:30"']),
     ({"schedule": {"time": 1110}}, ["'schedule.time'", "quote it"]),
     ({"schedule": {"poll": "often"}}, ["'schedule.poll'", '"5m"']),
-    ({"schedule": {"poll": "2s"}}, ["'schedule.poll'", '"10s"']),
+    ({"schedule": {"poll": "0s"}}, ["'schedule.poll'", '"1s"']),
+    ({"schedule": {"max_posts_per_day": 0}}, ["'schedule.max_posts_per_day'"]),
+    ({"x": {"profile": "a", "credentials": "b"}}, ["x.profile and x.credentials"]),
     ({"thread": {"numbering": "yes"}}, ["'thread.numbering'", "true or false"]),
     ({"thread": {"max_posts": 0}}, ["'thread.max_posts'", "from 1 to 100"]),
     ({"thread": "x"}, ["'thread'", "expected a mapping"]),
@@ -62,6 +64,12 @@ def test_environment_overrides_the_api_url() -> None:
     assert config.x.api_url == "http://127.0.0.1:9"
     with pytest.raises(InputError, match="AGENT_DIARY_X_API_URL"):
         config_from_mapping({}, environ={"AGENT_DIARY_X_API_URL": "not a url"})
+
+
+def test_seconds_in_times_and_the_credentials_alias() -> None:
+    config = config_from_mapping({"schedule": {"time": "07:05:30"},
+                                  "x": {"credentials": "work"}}, environ={})
+    assert config.schedule.time == "07:05:30" and config.x.profile == "work"
 
 
 def test_durations_and_yaml_errors(tmp_path: Path) -> None:

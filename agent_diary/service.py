@@ -1,0 +1,306 @@
+"""The long-running service, `agent-diary run`: APScheduler posts each day's entry at its
+time and picks up entries committed later.
+
+Per diary: a daily job at `schedule.time` in `timezone` (a CronTrigger with the zone,
+so DST moves nothing), a poll every `schedule.poll` that posts whatever is due, and a
+one-off job for an entry whose own `time:` is later. Every job runs the same `poll`:
+it looks only at the dates that can be due (today, and `schedule.catch_up_days` back,
+oldest first), and publishes through the same exactly-once publisher and lock as
+`publish`. Errors never stop the service: account errors are logged once a day and
+retried at the next poll, temporary ones are retried at the next poll.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from . import gitstore
+from .config import Config
+from .diary import Diary
+from .entry import Entry
+from .errors import AccountError, AgentDiaryError, NothingToPost, TemporaryError
+from .journal import Journal
+from .publisher import journal_path, publish
+from .xapi import XClient
+
+STATE_FILE = "service.json"
+
+
+def time_of_day(text: str) -> dt.time:
+    return dt.time(*(int(part) for part in text.split(":")))
+
+
+def daily_trigger(config: Config) -> Any:
+    from apscheduler.triggers.cron import CronTrigger
+
+    at = time_of_day(config.schedule.time)
+    return CronTrigger(hour=at.hour, minute=at.minute, second=at.second,
+                       timezone=ZoneInfo(config.timezone))
+
+
+def next_daily_run(config: Config, now: dt.datetime) -> dt.datetime:
+    """When the daily job fires next after `now` (aware), in the configured zone."""
+    return daily_trigger(config).get_next_fire_time(None, now)
+
+
+def read_service_state(diary: Diary) -> dict[str, Any] | None:
+    """The running service's state file, if a live process wrote it."""
+    try:
+        data = json.loads((diary.state_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    if data.get("stopped"):
+        return None
+    try:
+        os.kill(int(data["pid"]), 0)
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+    return data
+
+
+class DiaryService:
+    """Everything the service does for one diary repository."""
+
+    def __init__(self, diary: Diary, config: Config, client: Callable[[], XClient],
+                 log: logging.LoggerAdapter, *, sandbox: bool = False,
+                 should_stop: Callable[[], bool] = lambda: False,
+                 schedule_at: Callable[[dt.datetime, str], None] = lambda when, key: None,
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self.diary, self.config, self.log, self.sandbox = diary, config, log, sandbox
+        self.zone = ZoneInfo(config.timezone)
+        self._client_factory, self._client = client, None
+        self.should_stop, self.schedule_at, self.now = should_stop, schedule_at, now
+        self._one_offs: dict[str, dt.datetime] = {}
+        self._busy = threading.Lock()
+        self._said: dict[str, dt.date] = {}
+        self._entries: dict[Path, tuple[tuple[int, int], Entry]] = {}
+        self._posted = self._read_posted()
+
+    def client(self) -> XClient:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def _state_path(self) -> Path:
+        return self.diary.state_dir / STATE_FILE
+
+    def _read_posted(self) -> dict[str, int]:
+        try:
+            data = json.loads(self._state_path().read_text(encoding="utf-8"))
+            return {str(k): int(v) for k, v in data.get("posted", {}).items()}
+        except (FileNotFoundError, ValueError, AttributeError):
+            return {}
+
+    def next_run(self) -> dt.datetime:
+        """The earliest of: the daily job, the next poll, an entry's own later time.
+        Computed from the triggers, never by asking the scheduler (whose locks a job
+        must not take: shutdown holds them while it waits for running jobs)."""
+        now = self.now()
+        times = [next_daily_run(self.config, now),
+                 now + dt.timedelta(seconds=self.config.schedule.poll_seconds),
+                 *(when for when in self._one_offs.values() if when > now)]
+        return min(times)
+
+    def write_state(self, stopped: bool = False) -> None:
+        upcoming = None if stopped else self.next_run()
+        data = {"pid": os.getpid(), "stopped": stopped,
+                "updated": self.now().isoformat(timespec="seconds"),
+                "next_run": upcoming.isoformat(timespec="seconds") if upcoming else None,
+                "posted": self._posted}
+        path = self._state_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(".tmp")
+        temp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(temp, path)
+
+    def say_once(self, key: str, level: int, message: str) -> None:
+        """Log a message at most once a day (an hourly poll must not repeat it 24 times)."""
+        today = self.now().astimezone(self.zone).date()
+        if self._said.get(key) != today:
+            self._said[key] = today
+            self.log.log(level, message)
+
+    def _entry(self, date: dt.date) -> Entry | None:
+        """The parsed entry, re-read only when the file changed."""
+        path = next((p for p in self.diary.candidates(date) if p.is_file()), None)
+        if path is None:
+            return None
+        info = path.stat()
+        stamp = (info.st_mtime_ns, info.st_size)
+        cached = self._entries.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, self.diary.load_entry(date))
+            self._entries[path] = cached
+        return cached[1]
+
+    def poll(self) -> None:
+        """Post what is due. Never raises: the service keeps running."""
+        if not self._busy.acquire(blocking=False):
+            return  # the previous run of a job is still posting
+        try:
+            self._poll()
+        except Exception:
+            self.log.exception("unexpected error (a bug in agent-diary; please report it); "
+                               "the service keeps running")
+        finally:
+            self._busy.release()
+            self.write_state()
+
+    def _poll(self) -> None:
+        config, now = self.config, self.now()
+        today = now.astimezone(self.zone).date()
+        if config.git.pull and not self.sandbox:
+            try:
+                gitstore.pull(self.diary.root)
+            except AgentDiaryError as exc:
+                self.say_once("pull", logging.WARNING, f"{exc.message}; going on with the "
+                                                       "local branch")
+        window = [today - dt.timedelta(days=back)
+                  for back in range(config.schedule.catch_up_days, -1, -1)]
+        for date in window:
+            if self.should_stop():
+                return
+            if self._posted.get(str(today), 0) >= config.schedule.max_posts_per_day:
+                self.say_once("max", logging.INFO, "schedule.max_posts_per_day "
+                              f"({config.schedule.max_posts_per_day}) threads posted today; "
+                              "anything else waits for tomorrow")
+                return
+            journal = Journal(journal_path(self.diary.state_dir / "sandbox" if self.sandbox
+                                           else self.diary.state_dir, date)).state
+            if journal.complete is not None and (journal.recorded or self.sandbox):
+                continue
+            try:
+                entry = self._entry(date)
+            except AgentDiaryError as exc:
+                self.say_once(f"{date}:entry", logging.ERROR, exc.message)
+                continue
+            if entry is None or (entry.posted and not self.sandbox):
+                continue
+            if entry.status == "draft":
+                self.say_once(f"{date}:draft", logging.INFO,
+                              f"{entry.source} is a draft: not posting it")
+                continue
+            at = time_of_day(entry.time or config.schedule.time)
+            due = dt.datetime.combine(date, at, tzinfo=self.zone)
+            if now < due:
+                if entry.time and date == today and self._one_offs.get(str(date)) != due:
+                    self._one_offs[str(date)] = due
+                    self.schedule_at(due, str(date))
+                continue
+            self._publish(date)
+
+    def _publish(self, date: dt.date) -> None:
+        try:
+            result = publish(self.diary, self.config, date, self.client, lock_timeout=0,
+                             sandbox=self.sandbox, should_stop=self.should_stop,
+                             progress=self.log.info)
+        except NothingToPost as exc:
+            self.say_once(f"{date}:nothing", logging.INFO, exc.message)
+        except AccountError as exc:
+            self.say_once("account", logging.ERROR,
+                          f"{exc.message} (the service keeps running and tries again at "
+                          "each poll; this message is logged once a day)")
+        except TemporaryError as exc:
+            self.log.warning("%s: %s; trying again at the next poll", date, exc.message)
+        except AgentDiaryError as exc:
+            self.say_once(f"{date}:error", logging.ERROR, exc.message)
+        else:
+            if result.already:
+                return
+            today = str(self.now().astimezone(self.zone).date())
+            self._posted = {today: self._posted.get(today, 0) + 1}
+            where = " in the sandbox" if self.sandbox else ""
+            self.log.info("%s: posted%s %d posts: %s", date, where, len(result.ids), result.url)
+
+    def announce(self) -> None:
+        """Say at start-up what the service will do."""
+        config = self.config
+        try:
+            me = self.client().me()
+            account = f"@{me.username}"
+        except AgentDiaryError as exc:
+            account = "unknown"
+            self.say_once("account", logging.ERROR, exc.message)
+        upcoming = next_daily_run(config, self.now())
+        self.log.info(
+            "serving %s as %s%s; time zone %s; daily at %s, polling every %d s, catching up "
+            "%d day(s); next daily run %s", self.diary.root, account,
+            " (sandbox)" if self.sandbox else "", config.timezone, config.schedule.time,
+            config.schedule.poll_seconds, config.schedule.catch_up_days,
+            upcoming.isoformat(timespec="seconds"))
+
+
+def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[], XClient]],
+          logger: logging.Logger, *, sandbox: bool = False,
+          stop: threading.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT: the first stops taking work and lets the request in flight
+    finish (the journal stays consistent); a second exits at once. Returns the exit code."""
+    import queue
+    import signal
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.date import DateTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    stop = stop or threading.Event()
+    configs = [diary.config() for diary in diaries]  # bad config: exit 2 before starting
+    scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                                  "misfire_grace_time": 3600})
+    services: list[DiaryService] = []
+    # Jobs ask for one-off runs through this queue; the main thread adds them, so no job
+    # ever waits on the scheduler's locks.
+    one_offs: queue.Queue[tuple[DiaryService, dt.datetime, str]] = queue.Queue()
+    for index, (diary, config) in enumerate(zip(diaries, configs, strict=True)):
+        prefix = f"diary{index}-"
+        service = DiaryService(diary, config, client_for(diary, config),
+                               logging.LoggerAdapter(logger, {"repo": diary.root.name}),
+                               sandbox=sandbox, should_stop=stop.is_set)
+        service.schedule_at = lambda when, key, service=service: one_offs.put(
+            (service, when, key))
+        service.announce()
+        scheduler.add_job(service.poll, daily_trigger(config), id=f"{prefix}daily")
+        scheduler.add_job(service.poll, IntervalTrigger(seconds=config.schedule.poll_seconds),
+                          id=f"{prefix}poll", next_run_time=dt.datetime.now(dt.UTC))
+        services.append(service)
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            os._exit(1)  # a second signal: at once; the journal keeps exactly-once
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    scheduler.start()
+    try:
+        while not stop.wait(0.5):
+            while not one_offs.empty():
+                service, when, key = one_offs.get()
+                scheduler.add_job(service.poll, DateTrigger(run_date=when),
+                                  id=f"diary{services.index(service)}-at-{key}",
+                                  replace_existing=True)
+        logger.info("stopping: no new work; waiting for a request in flight (a second "
+                    "signal exits at once)", extra={"repo": "-"})
+        finisher = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
+                                    daemon=True)
+        finisher.start()
+        finisher.join(timeout=10)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for service in services:
+            service.write_state(stopped=True)
+    if finisher.is_alive():
+        # A request still hangs past its own timeout: leave now; the journal records
+        # that its outcome is unknown and the next start reconciles it.
+        logger.warning("a request is still in flight; exiting anyway", extra={"repo": "-"})
+        logging.shutdown()
+        os._exit(0)
+    logger.info("stopped", extra={"repo": "-"})
+    return 0

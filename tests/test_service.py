@@ -1,0 +1,250 @@
+"""`agent-diary run`: the real service in a subprocess against the emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agent_diary.config import config_from_mapping
+from agent_diary.diary import resolve_date
+from agent_diary.service import next_daily_run
+
+from .helpers import DiaryRepo, EmulatorHandle, git, thread_entry
+
+
+def _today() -> dt.date:
+    now = dt.datetime.now(dt.UTC)
+    if now.hour == 23 and now.minute >= 59:  # keep "today" stable for the whole test
+        time.sleep(61 - now.second)
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _at(seconds: float) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).strftime("%H:%M:%S")
+
+
+class Service:
+    def __init__(self, repo: DiaryRepo, emulator: EmulatorHandle, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agent_diary", "run", *args], cwd=repo.root,
+            env={**os.environ, **emulator.env()}, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> tuple[int, str]:
+        self.process.send_signal(sig)
+        _, err = self.process.communicate(timeout=timeout)
+        return self.process.returncode, err
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def configure(repo: DiaryRepo, time_of_day: str, poll: str = "1s", **extra: str) -> None:
+    lines = [f'  time: "{time_of_day}"', f"  poll: {poll}"] + \
+        [f"  {key}: {value}" for key, value in extra.items()]
+    repo.write("config.yaml", "schedule:\n" + "\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def service_repo(repo: DiaryRepo) -> DiaryRepo:
+    repo.write("README.md", "diary\n")
+    return repo
+
+
+def test_an_entry_committed_before_its_time_is_posted_at_the_time(
+        service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    today = _today()
+    at = _at(4)
+    configure(service_repo, at, poll="1h")  # only the daily job can post it
+    service_repo.write(f"diary/{today}.md", thread_entry(2))
+    service_repo.commit()
+    service = Service(service_repo, emulator)
+    wait_for(lambda: len(emulator.posts()) == 2)
+    first = min(emulator.posts(), key=lambda p: int(p["id"]))
+    posted = dt.datetime.fromisoformat(first["created_at"].replace("Z", "+00:00"))
+    due = dt.datetime.combine(today, dt.time.fromisoformat(at), tzinfo=dt.UTC)
+    assert due <= posted + dt.timedelta(seconds=1) < due + dt.timedelta(seconds=5)
+    code, err = service.stop()
+    assert code == 0, err
+    assert "serving" in err and "as @agentdiary" in err and "time zone UTC" in err
+    wait_for(lambda: "tweet_ids" in (service_repo.root / f"diary/{today}.md").read_text())
+    assert git(service_repo.root, "log", "-1", "--format=%s").startswith(f"diary: posted {today}")
+
+
+def test_committed_after_its_time_is_posted_at_the_next_poll_and_drafts_never(
+        service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    today = _today()
+    configure(service_repo, "00:00")
+    service_repo.write(f"diary/{today - dt.timedelta(days=1)}.md", thread_entry(2))
+    service_repo.commit()
+    service = Service(service_repo, emulator)
+    time.sleep(2.5)
+    assert emulator.posts() == []  # yesterday's entry: outside catch_up_days 0
+    service_repo.write(f"diary/{today}.md", thread_entry(3, status="draft"))
+    service_repo.commit("draft")
+    time.sleep(2.5)
+    assert emulator.posts() == []
+    service_repo.write(f"diary/{today}.md", thread_entry(3))
+    service_repo.commit("ready now")
+    wait_for(lambda: len(emulator.posts()) == 3)
+    code, err = service.stop()
+    assert code == 0 and "is a draft: not posting it" in err
+    assert err.count("is a draft") == 1  # logged once, not at every poll
+
+
+def test_restart_after_sigkill_mid_thread_finishes_exactly_once(
+        service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    today = _today()
+    configure(service_repo, "00:00")
+    service_repo.write(f"diary/{today}.md", thread_entry(4))
+    service_repo.commit()
+    emulator.fault(skip=1, after="hold", hold=30)  # post 2 is created, its answer held
+    service = Service(service_repo, emulator)
+    wait_for(lambda: len(emulator.posts()) == 2)
+    code, _ = service.stop(signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    emulator.clear_faults()
+    again = Service(service_repo, emulator)
+    wait_for(lambda: "tweet_ids" in (service_repo.root / f"diary/{today}.md").read_text())
+    code, err = again.stop()
+    assert code == 0, err
+    posts = sorted(emulator.posts(), key=lambda p: int(p["id"]))
+    assert len(posts) == 4 and [p["reply_to"] for p in posts[1:]] == [p["id"] for p in posts[:3]]
+
+
+def test_sigterm_exits_0_promptly_and_a_second_signal_at_once(
+        service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    configure(service_repo, "00:00")
+    service_repo.commit()
+    service = Service(service_repo, emulator)
+    wait_for(lambda: emulator.count("GET /2/users/me") == 1)
+    started = time.monotonic()
+    code, err = service.stop()
+    assert code == 0 and time.monotonic() - started < 5, err
+    # Busy in a long request: the first signal waits for it, the second exits at once.
+    today = _today()
+    service_repo.write(f"diary/{today}.md", thread_entry(2))
+    service_repo.commit()
+    emulator.fault(after="hold", hold=30)
+    busy = Service(service_repo, emulator)
+    wait_for(lambda: len(emulator.posts()) == 1)
+    busy.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert busy.process.poll() is None  # still waiting for the request in flight
+    started = time.monotonic()
+    code, _ = busy.stop(signal.SIGTERM)
+    assert code == 1 and time.monotonic() - started < 3
+
+
+def test_a_billing_error_keeps_the_service_running(service_repo: DiaryRepo,
+                                                   emulator: EmulatorHandle) -> None:
+    today = _today()
+    configure(service_repo, "00:00")
+    service_repo.write(f"diary/{today}.md", thread_entry(2))
+    service_repo.commit()
+    emulator.fault(preset="credits", times=0)
+    service = Service(service_repo, emulator)
+    wait_for(lambda: emulator.count("POST /2/tweets") >= 3)  # three polls tried
+    assert emulator.posts() == [] and service.process.poll() is None
+    emulator.clear_faults()
+    wait_for(lambda: len(emulator.posts()) == 2)
+    code, err = service.stop()
+    assert code == 0
+    assert err.count("credit balance is empty") == 1  # once a day, not once a poll
+    for secret in emulator.secrets():
+        assert secret not in err
+
+
+def test_catch_up_days_and_max_posts_per_day(service_repo: DiaryRepo,
+                                             emulator: EmulatorHandle) -> None:
+    today = _today()
+    configure(service_repo, "00:00", catch_up_days="2", max_posts_per_day="1")
+    for back, title in ((3, "Too old"), (2, "Oldest"), (1, "Yesterday")):
+        service_repo.write(f"diary/{today - dt.timedelta(days=back)}.md",
+                           thread_entry(1, title=title))
+    service_repo.commit()
+    service = Service(service_repo, emulator)
+    wait_for(lambda: len(emulator.posts()) == 1)
+    time.sleep(2.5)
+    code, err = service.stop()
+    assert code == 0
+    (post,) = emulator.posts()
+    assert post["text"].startswith("Oldest")  # oldest first, one thread a day
+    assert "max_posts_per_day (1) threads posted today" in err
+
+
+def test_several_diaries_in_one_process(tmp_path: Path, emulator: EmulatorHandle) -> None:
+    today = _today()
+    roots = []
+    for name in ("alpha", "beta"):
+        root = tmp_path / name
+        root.mkdir()
+        git(root, "init", "-q", "-b", "main")
+        git(root, "config", "user.name", "t")
+        git(root, "config", "user.email", "t@example.invalid")
+        repo = DiaryRepo(root)
+        configure(repo, "00:00")
+        repo.write(f"diary/{today}.md",
+                   thread_entry(2, title=name.title()).replace("Post number", name))
+        repo.commit()
+        roots.append(root)
+    service = subprocess.Popen(
+        [sys.executable, "-m", "agent_diary", "run", "--log-format", "json",
+         "--repo", str(roots[0]), "--repo", str(roots[1])], cwd=tmp_path,
+        env={**os.environ, **emulator.env()}, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(emulator.posts()) == 4)
+    service.send_signal(signal.SIGTERM)
+    _, err = service.communicate(timeout=10)
+    assert service.returncode == 0
+    import json
+
+    records = [json.loads(line) for line in err.splitlines()]
+    assert {r["repo"] for r in records} >= {"alpha", "beta"}
+    assert all({"time", "level", "message"} <= set(r) for r in records)
+
+
+def test_status_shows_the_next_run(service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    configure(service_repo, "00:00", poll="1h")
+    service_repo.commit()
+    service = Service(service_repo, emulator)
+    wait_for(lambda: "running" in service_repo.run("status", "--days", "1").stdout
+             and "not running" not in service_repo.run("status", "--days", "1").stdout)
+    line = service_repo.run("status", "--days", "1").stdout.splitlines()[-1]
+    assert line.startswith(f"service: running (pid {service.process.pid}), next run at ")
+    service.stop()
+    assert service_repo.run("status", "--days", "1").stdout.splitlines()[-1] == \
+        "service: not running"
+
+
+@pytest.mark.parametrize(("now", "expected_utc"), [
+    # Europe/Berlin leaves summer time on 2026-10-25: 18:30 is 16:30Z before, 17:30Z after.
+    ("2026-10-24T19:00:00+02:00", "2026-10-25T17:30:00+00:00"),
+    ("2026-10-24T12:00:00+02:00", "2026-10-24T16:30:00+00:00"),
+    # and enters it on 2026-03-29: 18:30 is 17:30Z before, 16:30Z after.
+    ("2026-03-28T19:00:00+01:00", "2026-03-29T16:30:00+00:00"),
+])
+def test_the_daily_time_follows_the_zone_across_dst(now: str, expected_utc: str) -> None:
+    config = config_from_mapping({"timezone": "Europe/Berlin",
+                                  "schedule": {"time": "18:30"}}, environ={})
+    fire = next_daily_run(config, dt.datetime.fromisoformat(now))
+    assert fire.astimezone(dt.UTC).isoformat() == expected_utc
+    assert fire.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") == "18:30"
+
+
+def test_today_is_the_configured_zones() -> None:
+    moment = dt.datetime(2026, 11, 28, 23, 30, tzinfo=dt.UTC)
+    assert resolve_date("today", "Asia/Tokyo", moment) == dt.date(2026, 11, 29)
+    assert resolve_date("today", "America/New_York", moment) == dt.date(2026, 11, 28)
+    assert resolve_date("yesterday", "Asia/Tokyo", moment) == dt.date(2026, 11, 28)
