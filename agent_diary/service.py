@@ -12,6 +12,7 @@ retried at the next poll, temporary ones are retried at the next poll.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -239,18 +240,19 @@ class DiaryService:
 
 
 def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[], XClient]],
-          logger: logging.Logger, *, sandbox: bool = False,
-          stop: threading.Event | None = None) -> int:
+          logger: logging.Logger, *, sandbox: bool = False) -> int:
     """Run until SIGTERM/SIGINT: the first stops taking work and lets the request in flight
     finish (the journal stays consistent); a second exits at once. Returns the exit code."""
     import queue
+    import select
     import signal
+    import socket
 
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.date import DateTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    stop = stop or threading.Event()
+    stop = threading.Event()  # set once a signal came: jobs check it between posts
     configs = [diary.config() for diary in diaries]  # bad config: exit 2 before starting
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                   "misfire_grace_time": 3600})
@@ -258,33 +260,55 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
     # Jobs ask for one-off runs through this queue; the main thread adds them, so no job
     # ever waits on the scheduler's locks.
     one_offs: queue.Queue[tuple[DiaryService, dt.datetime, str]] = queue.Queue()
+    # The main thread sleeps in select() on this socket, woken by a signal (through
+    # set_wakeup_fd) or by a job asking for a one-off run: no periodic wake-ups at all.
+    wake_read, wake_write = socket.socketpair()
+    wake_read.setblocking(False)
+    wake_write.setblocking(False)
+
+    def wake() -> None:
+        with contextlib.suppress(BlockingIOError):
+            wake_write.send(b"w")
+
     for index, (diary, config) in enumerate(zip(diaries, configs, strict=True)):
         prefix = f"diary{index}-"
         service = DiaryService(diary, config, client_for(diary, config),
                                logging.LoggerAdapter(logger, {"repo": diary.root.name}),
                                sandbox=sandbox, should_stop=stop.is_set)
-        service.schedule_at = lambda when, key, service=service: one_offs.put(
-            (service, when, key))
+        def schedule_at(when: dt.datetime, key: str, service: DiaryService = service) -> None:
+            one_offs.put((service, when, key))
+            wake()
+
+        service.schedule_at = schedule_at
         service.announce()
         scheduler.add_job(service.poll, daily_trigger(config), id=f"{prefix}daily")
         scheduler.add_job(service.poll, IntervalTrigger(seconds=config.schedule.poll_seconds),
                           id=f"{prefix}poll", next_run_time=dt.datetime.now(dt.UTC))
         services.append(service)
 
+    received: list[int] = []
+
     def on_signal(signum: int, frame: Any) -> None:
-        if stop.is_set():
+        # Only an atomic append here: taking a lock in a signal handler can deadlock.
+        if received:
             os._exit(1)  # a second signal: at once; the journal keeps exactly-once
-        stop.set()
+        received.append(signum)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous_fd = signal.set_wakeup_fd(wake_write.fileno(), warn_on_full_buffer=False)
     scheduler.start()
     try:
-        while not stop.wait(0.5):
+        while not received and not stop.is_set():
+            select.select([wake_read], [], [])
+            with contextlib.suppress(BlockingIOError):
+                while wake_read.recv(512):
+                    pass
             while not one_offs.empty():
                 service, when, key = one_offs.get()
                 scheduler.add_job(service.poll, DateTrigger(run_date=when),
                                   id=f"diary{services.index(service)}-at-{key}",
                                   replace_existing=True)
+        stop.set()
         logger.info("stopping: no new work; waiting for a request in flight (a second "
                     "signal exits at once)", extra={"repo": "-"})
         finisher = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
@@ -292,8 +316,11 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
         finisher.start()
         finisher.join(timeout=10)
     finally:
+        signal.set_wakeup_fd(previous_fd)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        wake_read.close()
+        wake_write.close()
         for service in services:
             service.write_state(stopped=True)
     if finisher.is_alive():
