@@ -390,3 +390,30 @@ def test_sandbox_needs_no_account_and_touches_nothing(ready: DiaryRepo) -> None:
     assert "tweet_ids" not in front_matter(ready)
     again = ready.run("publish", "--sandbox", "--date", DATE)
     assert again.code == 0 and "already posted in the sandbox" in again.stdout
+
+
+def test_a_diverged_branch_is_reported_not_merged(tmp_path: Path,
+                                                  emulator: EmulatorHandle) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    clones = []
+    for name in ("ours", "theirs"):
+        clone = tmp_path / name
+        git(tmp_path, "clone", "-q", str(remote), str(clone))
+        git(clone, "config", "user.name", name)
+        git(clone, "config", "user.email", f"{name}@example.invalid")
+        clones.append(DiaryRepo(clone))
+    ours, theirs = clones
+    ours.write("config.yaml", "git:\n  pull: true\n")
+    ours.commit("config")
+    git(ours.root, "push", "-q", "-u", "origin", "main")
+    git(theirs.root, "pull", "-q")
+    theirs.write("theirs.md", "x\n")
+    theirs.commit("theirs")
+    git(theirs.root, "push", "-q")
+    ours.write(f"diary/{DATE}.md", thread_entry(1))
+    ours.commit("ours")
+    result = publish(ours, emulator)
+    assert result.code == 2 and "diverged" in result.stderr
+    assert emulator.requests() == 0
+    assert "theirs.md" not in git(ours.root, "ls-files")  # nothing was merged

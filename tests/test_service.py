@@ -248,3 +248,64 @@ def test_today_is_the_configured_zones() -> None:
     assert resolve_date("today", "Asia/Tokyo", moment) == dt.date(2026, 11, 29)
     assert resolve_date("today", "America/New_York", moment) == dt.date(2026, 11, 28)
     assert resolve_date("yesterday", "Asia/Tokyo", moment) == dt.date(2026, 11, 28)
+
+
+def test_an_entry_time_overrides_the_daily_time(service_repo: DiaryRepo,
+                                                emulator: EmulatorHandle) -> None:
+    today = _today()
+    at = _at(4)
+    configure(service_repo, "23:59:59", poll="1h")
+    service_repo.write(f"diary/{today}.md", thread_entry(1, time=f'"{at}"'))
+    service_repo.commit()
+    service = Service(service_repo, emulator)
+    time.sleep(2)
+    assert emulator.posts() == []  # the first poll saw it was not due yet
+    wait_for(lambda: len(emulator.posts()) == 1)
+    posted = dt.datetime.fromisoformat(emulator.posts()[0]["created_at"].replace("Z", "+00:00"))
+    due = dt.datetime.combine(today, dt.time.fromisoformat(at), tzinfo=dt.UTC)
+    assert due <= posted + dt.timedelta(seconds=1) < due + dt.timedelta(seconds=5)
+    assert service.stop()[0] == 0
+
+
+def test_two_diaries_post_as_two_accounts_from_the_credentials_file(tmp_path: Path) -> None:
+    import yaml
+
+    today = _today()
+    emulators = {name: EmulatorHandle() for name in ("alpha", "beta")}
+    config_home = tmp_path / "config-home"
+    (config_home / "agent-diary").mkdir(parents=True)
+    credentials = config_home / "agent-diary" / "credentials.yaml"
+    credentials.write_text(yaml.safe_dump({name: {
+        "consumer_key": e.account.consumer_key, "consumer_secret": e.account.consumer_secret,
+        "access_token": e.account.access_token,
+        "access_token_secret": e.account.access_token_secret}
+        for name, e in emulators.items()}), encoding="utf-8")
+    credentials.chmod(0o600)
+    roots = []
+    for name, handle in emulators.items():
+        root = tmp_path / name
+        root.mkdir()
+        git(root, "init", "-q", "-b", "main")
+        git(root, "config", "user.name", "t")
+        git(root, "config", "user.email", "t@example.invalid")
+        repo = DiaryRepo(root)
+        repo.write("config.yaml", f'schedule:\n  time: "00:00"\n  poll: 1s\n'
+                                  f"x:\n  api_url: {handle.url}\n  credentials: {name}\n")
+        repo.write(f"diary/{today}.md", thread_entry(1, title=name))
+        repo.commit()
+        roots.append(str(root))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("X_")}
+    env.pop("AGENT_DIARY_X_API_URL", None)
+    service = subprocess.Popen(
+        [sys.executable, "-m", "agent_diary", "run", "--repo", roots[0], "--repo", roots[1]],
+        cwd=tmp_path, env={**env, "XDG_CONFIG_HOME": str(config_home)},
+        stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: all(len(e.posts()) == 1 for e in emulators.values()))
+    service.send_signal(signal.SIGTERM)
+    _, err = service.communicate(timeout=10)
+    assert service.returncode == 0, err
+    for name, handle in emulators.items():
+        assert handle.posts()[0]["text"].startswith(name)
+        for secret in handle.secrets():
+            assert secret not in err
+        handle.stop()
