@@ -97,3 +97,96 @@ def load_credentials(profile: str = "default", environ: Mapping[str, str] | None
         raise AccountError(f"{path}, profile '{profile}': missing {', '.join(missing)}; "
                            "run 'agent-diary auth' again")
     return Credentials(**{key: entry[key] for key in ENV_KEYS}, source=f"{path} ({profile})")
+
+
+# --- the PIN flow and writing the file ------------------------------------------------
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    """A request token waiting for the PIN a person reads off the authorize page."""
+
+    authorize_url: str
+    token: str = field(repr=False)
+    token_secret: str = field(repr=False)
+
+
+def _oauth_error(action: str, exc: Exception) -> AccountError:
+    text = str(exc)
+    status = "401" if "401" in text else "an error"
+    return AccountError(f"X answered {status} while {action}; check that X_CONSUMER_KEY and "
+                        "X_CONSUMER_SECRET are the app's API Key and Secret (not its OAuth "
+                        "2.0 Client ID), and that the PIN was typed as shown")
+
+
+def start_authorization(base_url: str, consumer_key: str,
+                        consumer_secret: str) -> PendingAuthorization:
+    """Step 1: a request token (callback `oob`) and the URL where the PIN is shown."""
+    from requests_oauthlib import OAuth1Session
+
+    session = OAuth1Session(consumer_key, client_secret=consumer_secret, callback_uri="oob")
+    try:
+        token = session.fetch_request_token(f"{base_url}/oauth/request_token", timeout=30)
+    except Exception as exc:  # requests_oauthlib raises several kinds; all mean "refused"
+        raise _oauth_error("asking for a request token", exc) from None
+    return PendingAuthorization(session.authorization_url(f"{base_url}/oauth/authorize"),
+                                token["oauth_token"], token["oauth_token_secret"])
+
+
+def finish_authorization(base_url: str, consumer_key: str, consumer_secret: str,
+                         pending: PendingAuthorization, pin: str) -> Credentials:
+    """Step 2: exchange the PIN for the account's access token pair (they do not expire)."""
+    from requests_oauthlib import OAuth1Session
+
+    session = OAuth1Session(consumer_key, client_secret=consumer_secret,
+                            resource_owner_key=pending.token,
+                            resource_owner_secret=pending.token_secret, verifier=pin.strip())
+    try:
+        tokens = session.fetch_access_token(f"{base_url}/oauth/access_token", timeout=30)
+    except Exception as exc:
+        raise _oauth_error("exchanging the PIN for an access token", exc) from None
+    return Credentials(consumer_key, consumer_secret, tokens["oauth_token"],
+                       tokens["oauth_token_secret"], source="auth")
+
+
+def read_profiles(path: Path) -> dict[str, dict[str, str]]:
+    """Every profile in the credentials file (checked for safety before it is read)."""
+    if not path.exists():
+        return {}
+    check_credentials_file(path)
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise InputError(f"{path} is not valid YAML; move it aside and run "
+                         "'agent-diary auth' again") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path} must map profile names to credentials")
+    return data
+
+
+def save_profile(path: Path, profile: str, credentials: Credentials, username: str) -> None:
+    """Write one profile, keeping the others: mode 0600 from the start, then renamed into
+    place, so the file is never readable by others nor half-written."""
+    import yaml
+
+    tree = _inside_git_work_tree(path)
+    if tree is not None:
+        raise AccountError(f"refusing to write credentials to {path}: it is inside the git "
+                           f"work tree {tree}; set XDG_CONFIG_HOME to a folder outside it")
+    profiles = read_profiles(path)
+    profiles[profile] = {"consumer_key": credentials.consumer_key,
+                         "consumer_secret": credentials.consumer_secret,
+                         "access_token": credentials.access_token,
+                         "access_token_secret": credentials.access_token_secret,
+                         "username": username}
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("# agent-diary credentials: one profile per key. Keep this file private "
+                     "(mode 0600).\n")
+        handle.write(yaml.safe_dump(profiles, sort_keys=True))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)

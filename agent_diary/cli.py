@@ -215,12 +215,109 @@ def status(ctx: click.Context, days: int) -> None:
     today = resolve_date("today", config.timezone)
     for line in recent_status(diary, today, days):
         click.echo(f"{line.date}  {line.state:<11}  {line.detail}".rstrip())
+    from . import ledger
+
+    month = today.strftime("%Y-%m")
+    spent = ledger.month_spend(diary.state_dir, month)
+    limit = config.budget.monthly_usd
+    click.echo(f"spent in {month} (estimated): ${spent:.3f}"
+               + (f" of ${limit:.2f} (budget.monthly_usd)" if limit is not None else ""))
     running = read_service_state(diary)
     if running:
         click.echo(f"service: running (pid {running['pid']}), next run at "
                    f"{running.get('next_run') or 'unknown'}, last poll {running['updated']}")
     else:
         click.echo("service: not running")
+
+
+@cli.command()
+@click.option("--profile", help="The profile to write (default: x.profile, else 'default').")
+@click.option("--status", "show_status", is_flag=True,
+              help="Show which account each profile posts as; change nothing.")
+@click.pass_context
+def auth(ctx: click.Context, profile: str | None, show_status: bool) -> None:
+    """Authorize an X account (OAuth 1.0a PIN flow) and save its tokens, mode 0600."""
+    import os
+
+    from . import auth as accounts
+    from .xapi import XClient
+
+    config = _optional_config(ctx)
+    base = config.x.api_url
+    path = accounts.credentials_path()
+    if show_status:
+        profiles = accounts.read_profiles(path)
+        if not profiles:
+            click.echo(f"no profiles in {path}; run 'agent-diary auth'")
+        for name, values in sorted(profiles.items()):
+            try:
+                creds = accounts.Credentials(**{k: values[k] for k in accounts.ENV_KEYS})
+                me = XClient(creds, base, retry_delays=()).me()
+                click.echo(f"{name}: posts as @{me.username} (id {me.id})")
+            except (AgentDiaryError, KeyError, TypeError) as exc:
+                reason = exc.message if isinstance(exc, AgentDiaryError) else "incomplete"
+                click.echo(f"{name}: not usable: {reason}")
+        return
+    profile = profile or config.x.profile
+    key = os.environ.get("X_CONSUMER_KEY") or click.prompt(
+        "API Key (consumer key) of your X app", hide_input=True, err=True)
+    secret = os.environ.get("X_CONSUMER_SECRET") or click.prompt(
+        "API Key Secret", hide_input=True, err=True)
+    pending = accounts.start_authorization(base, key.strip(), secret.strip())
+    click.echo(f"Open this page, signed in as the account that will post, and authorize "
+               f"the app:\n  {pending.authorize_url}", err=True)
+    pin = click.prompt("Then type the PIN it shows", err=True)
+    credentials = accounts.finish_authorization(base, key.strip(), secret.strip(), pending, pin)
+    me = XClient(credentials, base).me()
+    accounts.save_profile(path, profile, credentials, me.username)
+    click.echo(f"saved profile '{profile}' for @{me.username} in {path} (mode 0600)")
+
+
+def _optional_config(ctx: click.Context) -> Any:
+    """The repository's config if there is one here, else the defaults (and environment)."""
+    from .config import config_from_mapping, load_config
+    from .diary import find_root
+    from .errors import InputError
+
+    if ctx.obj["config"] is not None:
+        return load_config(ctx.obj["config"])
+    try:
+        root = find_root(ctx.obj["repo"] or Path.cwd())
+    except InputError:
+        return config_from_mapping({})
+    return load_config(root / "config.yaml")
+
+
+@cli.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check config, credentials, clock, account, git and template; say how to fix each."""
+    import datetime as dt
+    import os
+
+    from .diary import open_diary
+    from .doctor import run_checks
+    from .xapi import XClient, client_options_from
+
+    diary = config = config_error = None
+    try:
+        diary = open_diary(ctx.obj["repo"], ctx.obj["config"])
+        config = diary.config()
+    except AgentDiaryError as exc:
+        config_error = exc.message
+    options = client_options_from(os.environ)
+    from .config import API_URL_ENV, DEFAULT_API_URL
+
+    # Without a valid config, the environment's URL (as the config would have it).
+    base = config.x.api_url if config else os.environ.get(API_URL_ENV) or DEFAULT_API_URL
+    checks = run_checks(diary, config, config_error, base,
+                        lambda creds: XClient(creds, base, **options),
+                        dt.datetime.now(dt.UTC))
+    for check in checks:
+        click.echo(f"{check.status.upper():<5} {check.name}: {check.message}")
+    failed = [check for check in checks if check.status == "fail"]
+    if failed:
+        ctx.exit(int(failed[0].exit_code))
 
 
 @cli.command()

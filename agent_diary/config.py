@@ -59,6 +59,12 @@ class Pricing:
 
 
 @dataclass(frozen=True)
+class Budget:
+    monthly_usd: float | None
+    max_posts_per_thread: int | None
+
+
+@dataclass(frozen=True)
 class Config:
     timezone: str
     schedule: Schedule
@@ -66,6 +72,7 @@ class Config:
     x: XSettings
     git: GitSettings
     pricing: Pricing
+    budget: Budget
     source: str  # where the settings came from, for messages
 
     def as_template_context(self) -> dict[str, Any]:
@@ -195,6 +202,8 @@ SCHEMA: dict[str, tuple[Any, Validator]] = {
     "pricing.media_metadata": (0.005, _price),
     "pricing.delete": (0.01, _price),
     "pricing.read": (0.001, _price),
+    "budget.monthly_usd": (None, _optional(_price)),
+    "budget.max_posts_per_thread": (None, _optional(_int_range(1, 100))),
 }
 _SECTIONS = {key.split(".")[0] for key in SCHEMA if "." in key}
 
@@ -259,6 +268,7 @@ def config_from_mapping(
         pricing=Pricing(values["pricing.post"], values["pricing.post_with_url"],
                         values["pricing.media_metadata"], values["pricing.delete"],
                         values["pricing.read"]),
+        budget=Budget(values["budget.monthly_usd"], values["budget.max_posts_per_thread"]),
         source=source,
     )
 
@@ -315,4 +325,8 @@ pricing:                   # US$ per request, for the cost estimate (X pay-per-u
   media_metadata: 0.005
   delete: 0.01
   read: 0.001
+
+budget:                    # the spending guard: publish refuses what would exceed it
+  # monthly_usd: 5.00       # estimated US$ a calendar month (in timezone)
+  # max_posts_per_thread: 10
 """

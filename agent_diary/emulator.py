@@ -37,6 +37,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stderr
         pass
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return super().date_time_string(time.time() + self.world.clock_offset
+                                        if timestamp is None else timestamp)
+
     def do_GET(self) -> None:
         self._handle("GET")
 
@@ -89,7 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
         token = params.get("oauth_token", "")
         if params.get("oauth_consumer_key") != account.consumer_key:
             raise unauthorized
-        if abs(time.time() - int(params.get("oauth_timestamp", "0") or 0)) > _CLOCK_SKEW:
+        server_now = time.time() + self.world.clock_offset
+        if abs(server_now - int(params.get("oauth_timestamp", "0") or 0)) > _CLOCK_SKEW:
             raise ApiError(401, {"errors": [{"code": 135, "message": "Timestamp out of bounds."}]})
         with self.world.lock:
             token_secret = self.world.tokens.get(token) or \

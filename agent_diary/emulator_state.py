@@ -143,6 +143,7 @@ class World:
         self.tokens = {self.account.access_token: self.account.access_token_secret}
         self.counts: dict[str, int] = {}
         self.seen_nonces: set[str] = set()
+        self.clock_offset = 0.0  # seconds the emulator's clock is ahead (doctor's tests)
         self.next_id = FIRST_ID
         if state_path and state_path.exists():
             data = json.loads(state_path.read_text(encoding="utf-8"))

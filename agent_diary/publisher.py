@@ -16,8 +16,9 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from . import gitstore
+from . import gitstore, ledger
 from .config import Config
 from .diary import Diary
 from .entry import with_tweet_ids
@@ -237,6 +238,10 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
             ids = tuple(thread.entry.tweet_ids)
             return PublishResult(date, ids, "", True, sandbox)
         texts = [post.text for post in thread.posts]
+        month = now().astimezone(ZoneInfo(config.timezone)).strftime("%Y-%m")
+        if state.posts is None and not sandbox:  # a new thread: does the budget allow it?
+            ledger.check(config, diary.state_dir, rel, len(texts),
+                         thread.estimated_cost_usd, month)
         if state.posts is not None and state.posts != texts:
             raise InputError(
                 f"{rel} changed after {len(state.sent)} of {len(state.posts)} posts were "
@@ -253,6 +258,8 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
             raise
         journal.append("complete", ids=ids,
                        posted_at=now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        if not sandbox:
+            ledger.append(diary.state_dir, date, len(ids), thread.estimated_cost_usd, month)
         state = journal.state
         if sandbox:
             return result(state, already=False)

@@ -29,7 +29,8 @@ def test_the_written_default_config_is_valid_and_complete() -> None:
                for key in value} | {key for key, value in raw.items()
                                     if not isinstance(value, dict)}
     # Every key is written except the optional ones, which are commented examples.
-    assert set(SCHEMA) - written == {"thread.repo_url", "git.author"}
+    assert set(SCHEMA) - written == {"thread.repo_url", "git.author", "budget.monthly_usd",
+                                     "budget.max_posts_per_thread"}
 
 
 @pytest.mark.parametrize(("raw", "fragments"), [
@@ -47,6 +48,8 @@ def test_the_written_default_config_is_valid_and_complete() -> None:
     ({"thread": "x"}, ["'thread'", "expected a mapping"]),
     ({"x": {"api_url": "ftp://x"}}, ["'x.api_url'", "https://api.x.com"]),
     ({"pricing": {"post": -1}}, ["'pricing.post'", "0.015"]),
+    ({"budget": {"monthly_usd": "lots"}}, ["'budget.monthly_usd'"]),
+    ({"budget": {"max_posts_per_thread": 0}}, ["'budget.max_posts_per_thread'"]),
     ({"git": {"author": "no email"}}, ["'git.author'", "Name <email@example.com>"]),
     (["a", "list"], ["expected a mapping of settings"]),
 ])

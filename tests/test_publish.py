@@ -372,7 +372,9 @@ def test_status_shows_each_state(repo: DiaryRepo, emulator: EmulatorHandle) -> N
     repo.commit()
     repo.write(f"diary/{days[4]}.md", thread_entry(2, title="Untracked"))
     assert repo.run("publish", "--date", str(days[3]), env=emulator.env()).code == 0
-    *lines, service = repo.run("status", "--days", "5").stdout.splitlines()
+    output = repo.run("status", "--days", "5").stdout.splitlines()
+    lines, (spent, service) = output[:5], output[5:]
+    assert spent == f"spent in {today:%Y-%m} (estimated): $0.400"  # two posts with URLs
     assert service == "service: not running"
     states = [line.split()[1] for line in lines]
     assert states == ["missing", "draft", "pending", "posted", "uncommitted"]

@@ -219,8 +219,7 @@ def test_status_shows_the_next_run(service_repo: DiaryRepo, emulator: EmulatorHa
     configure(service_repo, "00:00", poll="1h")
     service_repo.commit()
     service = Service(service_repo, emulator)
-    wait_for(lambda: "running" in service_repo.run("status", "--days", "1").stdout
-             and "not running" not in service_repo.run("status", "--days", "1").stdout)
+    wait_for(lambda: "service: running" in service_repo.run("status", "--days", "1").stdout)
     line = service_repo.run("status", "--days", "1").stdout.splitlines()[-1]
     assert line.startswith(f"service: running (pid {service.process.pid}), next run at ")
     service.stop()

@@ -1,0 +1,165 @@
+"""`doctor`: every check that saves someone an hour, each with its fix in plain words.
+
+The checks run in order and go on after a failure; a check that needs an earlier one
+(the account needs credentials) is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import email.utils
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .auth import Credentials, load_credentials
+from .config import Config
+from .diary import Diary, resolve_date
+from .errors import AgentDiaryError, ExitCode, NothingToPost
+
+MAX_CLOCK_SKEW = 60  # seconds; OAuth 1.0a requests fail past a few minutes
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # ok | fail | skip | warn
+    message: str
+    exit_code: ExitCode = ExitCode.OK
+
+
+def _fail(name: str, message: str, code: ExitCode) -> Check:
+    return Check(name, "fail", message, code)
+
+
+def looks_like_client_id(key: str) -> bool:
+    """An OAuth 2.0 Client ID base64-decodes to something ending in `:1:ci`."""
+    try:
+        padded = key + "=" * (-len(key) % 4)
+        return base64.b64decode(padded, validate=False).decode("utf-8", "replace") \
+            .endswith(":1:ci")
+    except (binascii.Error, ValueError):
+        return False
+
+
+def credential_traps(credentials: Credentials) -> list[str]:
+    problems = []
+    if looks_like_client_id(credentials.consumer_key):
+        problems.append(
+            "X_CONSUMER_KEY is an OAuth 2.0 Client ID, not the app's API Key: on the app's "
+            "'Keys and tokens' page use 'API Key and Secret' (Consumer Keys)")
+    named = {"X_CONSUMER_KEY": credentials.consumer_key,
+             "X_CONSUMER_SECRET": credentials.consumer_secret,
+             "X_ACCESS_TOKEN": credentials.access_token,
+             "X_ACCESS_TOKEN_SECRET": credentials.access_token_secret}
+    for name, value in named.items():
+        if value.startswith("xai-"):
+            problems.append(
+                f"{name} is an xAI (Grok API) key from console.x.ai, a different product "
+                "from X's developer platform; get X keys at console.x.com")
+    return problems
+
+
+def run_checks(diary: Diary | None, config: Config | None, config_error: str | None,
+               base: str, client: Callable[[Credentials], Any],
+               now: dt.datetime) -> list[Check]:
+    checks: list[Check] = []
+    if diary is None:
+        checks.append(_fail("repository", config_error or "no diary repository",
+                            ExitCode.BAD_INPUT))
+    elif config_error is not None:
+        checks.append(_fail("config", config_error, ExitCode.BAD_INPUT))
+    elif config is not None:
+        checks.append(Check("config", "ok", f"{config.source} is valid"))
+
+    profile = config.x.profile if config else "default"
+    credentials: Credentials | None = None
+    try:
+        credentials = load_credentials(profile)
+        traps = credential_traps(credentials)
+        if traps:
+            checks.append(_fail("credentials", "; ".join(traps), ExitCode.ACCOUNT_REFUSED))
+            credentials = None
+        else:
+            checks.append(Check("credentials", "ok", f"four credentials from "
+                                                     f"{credentials.source}"))
+    except AgentDiaryError as exc:
+        checks.append(_fail("credentials", exc.message, exc.exit_code))
+
+    checks.append(_clock(base, now))
+    if credentials is None:
+        checks.append(Check("account", "skip", "needs valid credentials"))
+    else:
+        try:
+            me = client(credentials).me()
+            checks.append(Check("account", "ok", f"posting as @{me.username} (id {me.id})"))
+        except AgentDiaryError as exc:
+            checks.append(_fail("account", exc.message, exc.exit_code))
+
+    if diary is not None and config is not None:
+        checks.append(_git(diary, config))
+        checks.extend(_template(diary, config, now))
+    return checks
+
+
+def _clock(base: str, now: dt.datetime) -> Check:
+    import requests
+
+    try:
+        answer = requests.get(f"{base}/2/users/me", timeout=10)
+    except requests.RequestException as exc:
+        return _fail("clock", f"cannot reach {base} to compare clocks "
+                              f"({type(exc).__name__}); check the network", ExitCode.TEMPORARY)
+    header = answer.headers.get("Date")
+    if not header:
+        return Check("clock", "skip", f"{base} sent no Date header to compare with")
+    server = email.utils.parsedate_to_datetime(header)
+    skew = (now - server).total_seconds()
+    if abs(skew) > MAX_CLOCK_SKEW:
+        return _fail("clock", f"this machine's clock is {abs(skew):.0f} s "
+                              f"{'ahead of' if skew > 0 else 'behind'} X's; OAuth 1.0a "
+                              "requests fail past a few minutes: set the clock (NTP)",
+                     ExitCode.ACCOUNT_REFUSED)
+    return Check("clock", "ok", f"within {abs(skew):.0f} s of X's")
+
+
+def _git(diary: Diary, config: Config) -> Check:
+    from git import GitCommandError, Repo
+
+    repo = Repo(diary.root)
+    if config.git.commit and not config.git.author:
+        reader = repo.config_reader()
+        name = reader.get_value("user", "name", default="")
+        mail = reader.get_value("user", "email", default="")
+        if not name or not mail:
+            return _fail("git", "no committer identity to record the tweet IDs with: set "
+                                "git.author in config.yaml, or git config user.name and "
+                                "user.email", ExitCode.BAD_INPUT)
+    if config.git.push or config.git.pull:
+        try:
+            repo.git.ls_remote("--heads", kill_after_timeout=20)
+        except GitCommandError as exc:
+            detail = (exc.stderr or str(exc)).strip().splitlines()[-1:]
+            return _fail("git", f"the remote is not reachable and git.push/git.pull are on "
+                                f"({' '.join(detail)}); check the remote and its credentials",
+                         ExitCode.TEMPORARY)
+    return Check("git", "ok", f"{diary.root} is ready to record and "
+                              f"{'push' if config.git.push else 'keep'} the IDs")
+
+
+def _template(diary: Diary, config: Config, now: dt.datetime) -> list[Check]:
+    from .thread import build_thread
+
+    today = resolve_date("today", config.timezone, now)
+    try:
+        thread = build_thread(diary, config, today)
+    except NothingToPost:
+        return [Check("template", "ok", f"no entry for {today}: nothing to render")]
+    except AgentDiaryError as exc:
+        return [_fail("template", exc.message, exc.exit_code)]
+    checks = [Check("template", "ok", f"{thread.entry.source} renders to "
+                                      f"{len(thread.posts)} post(s)")]
+    checks += [Check("alt text", "warn", warning) for warning in thread.warnings]
+    return checks

@@ -1,0 +1,66 @@
+"""The spending guard: a ledger of the threads posted and their estimated cost.
+
+`.git/agent-diary/ledger.jsonl` (per clone, never committed), one line per thread,
+written when the thread is complete. Sandbox threads cost nothing and are not in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import AccountError
+
+LEDGER = "ledger.jsonl"
+
+
+def append(state_dir: Path, date: dt.date, posts: int, cost: float, month: str) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    record = {"date": date.isoformat(), "posts": posts, "cost_usd": round(cost, 6),
+              "month": month}
+    with (state_dir / LEDGER).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def records(state_dir: Path) -> list[dict[str, Any]]:
+    try:
+        lines = (state_dir / LEDGER).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut by a crash
+    return out
+
+
+def month_spend(state_dir: Path, month: str) -> float:
+    return round(sum(r.get("cost_usd", 0.0) for r in records(state_dir)
+                     if r.get("month") == month), 6)
+
+
+def check(config: Config, state_dir: Path, source: str, posts: int, cost: float,
+          month: str) -> None:
+    """Refuse (exit 4, with the figures) a thread the budget does not allow."""
+    budget = config.budget
+    if budget.max_posts_per_thread is not None and posts > budget.max_posts_per_thread:
+        raise AccountError(f"{source}: the thread has {posts} posts, more than "
+                           f"budget.max_posts_per_thread ({budget.max_posts_per_thread}); "
+                           "shorten the entry or raise the limit in config.yaml")
+    if budget.monthly_usd is None:
+        return
+    spent = month_spend(state_dir, month)
+    if spent + cost > budget.monthly_usd + 1e-9:
+        raise AccountError(
+            f"{source}: posting this thread (estimated ${cost:.3f}) would bring {month}'s "
+            f"estimated spend to ${spent + cost:.3f}, over budget.monthly_usd "
+            f"(${budget.monthly_usd:.2f}; ${spent:.3f} spent so far); raise the budget in "
+            "config.yaml or wait for next month")
