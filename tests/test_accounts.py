@@ -1,0 +1,258 @@
+"""auth (the PIN flow), the credentials file, doctor, and the spending guard."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from agent_diary.auth import load_credentials
+from agent_diary.errors import AccountError
+
+from .helpers import DiaryRepo, EmulatorHandle, Result, git, run_cli, thread_entry
+
+
+def _env_without_credentials(emulator: EmulatorHandle, home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("X_")}
+    env.update(AGENT_DIARY_X_API_URL=emulator.url, XDG_CONFIG_HOME=str(home))
+    return env
+
+
+def authorize(emulator: EmulatorHandle, cwd: Path, home: Path, *args: str,
+              pin: str | None = None) -> Result:
+    """The real `agent-diary auth`, the PIN read off the emulator and typed on stdin."""
+    env = {**_env_without_credentials(emulator, home),
+           "X_CONSUMER_KEY": emulator.account.consumer_key,
+           "X_CONSUMER_SECRET": emulator.account.consumer_secret}
+    process = subprocess.Popen([sys.executable, "-m", "agent_diary", "auth", *args], cwd=cwd,
+                               env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    seen = ""
+    while "oauth_token=" not in seen:
+        line = process.stderr.readline()
+        assert line, "auth ended before printing the authorize URL"
+        seen += line
+    token = re.search(r"oauth_token=([\w-]+)", seen)[1]
+    real_pin = requests.get(emulator.url + "/_emulator/pin",
+                            params={"oauth_token": token}).json()["pin"]
+    out, err = process.communicate((pin or real_pin) + "\n", timeout=30)
+    return Result(process.returncode, out, seen + err)
+
+
+def no_secrets(emulator: EmulatorHandle, *results: Result) -> None:
+    for result in results:
+        for secret in emulator.secrets():
+            assert secret not in result.stdout + result.stderr
+
+
+def test_pin_flow_end_to_end(tmp_path: Path, emulator: EmulatorHandle) -> None:
+    home = tmp_path / "config-home"
+    result = authorize(emulator, tmp_path, home)
+    assert result.code == 0, result.stderr
+    path = home / "agent-diary" / "credentials.yaml"
+    assert f"saved profile 'default' for @agentdiary in {path}" in result.stdout
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    saved = yaml.safe_load(path.read_text(encoding="utf-8"))["default"]
+    assert saved["username"] == "agentdiary"
+    assert saved["access_token"] in emulator.world.tokens  # a token the PIN flow issued
+    second = authorize(emulator, tmp_path, home, "--profile", "work")
+    assert second.code == 0, second.stderr
+    assert set(yaml.safe_load(path.read_text(encoding="utf-8"))) == {"default", "work"}
+    status = run_cli("auth", "--status", cwd=tmp_path,
+                     env=_env_without_credentials(emulator, home))
+    assert status.stdout.splitlines() == ["default: posts as @agentdiary (id 1000)",
+                                          "work: posts as @agentdiary (id 1000)"]
+    # The saved profile is what publish uses when no X_* variable is set.
+    assert load_credentials("work", environ={"XDG_CONFIG_HOME": str(home)}).access_token == \
+        yaml.safe_load(path.read_text(encoding="utf-8"))["work"]["access_token"]
+    no_secrets(emulator, result, second, status)
+    for value in saved.values():
+        assert value == "agentdiary" or value not in result.stdout + result.stderr
+
+
+def test_a_wrong_pin_writes_nothing(tmp_path: Path, emulator: EmulatorHandle) -> None:
+    home = tmp_path / "config-home"
+    result = authorize(emulator, tmp_path, home, pin="0000000x")
+    assert result.code == 4
+    assert "PIN" in result.stderr and "Traceback" not in result.stderr
+    assert not (home / "agent-diary" / "credentials.yaml").exists()
+    no_secrets(emulator, result)
+
+
+def _write_credentials(path: Path, mode: int = 0o600, **profile: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = {"consumer_key": "ck", "consumer_secret": "cs", "access_token": "at",
+              "access_token_secret": "ats", **profile}
+    path.write_text(yaml.safe_dump({"default": values}), encoding="utf-8")
+    path.chmod(mode)
+
+
+def test_environment_wins_over_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "agent-diary" / "credentials.yaml"
+    _write_credentials(path)
+    environ = {"XDG_CONFIG_HOME": str(tmp_path), "X_CONSUMER_KEY": "a",
+               "X_CONSUMER_SECRET": "b", "X_ACCESS_TOKEN": "c", "X_ACCESS_TOKEN_SECRET": "d"}
+    assert load_credentials(environ=environ).consumer_key == "a"
+    assert load_credentials(environ={"XDG_CONFIG_HOME": str(tmp_path)}).consumer_key == "ck"
+
+
+@pytest.mark.parametrize(("setup", "fragment"), [
+    ("readable", "chmod 600"),
+    ("in_git", "inside the git work tree"),
+    ("missing_key", "missing access_token_secret"),
+    ("partial_env", "X_ACCESS_TOKEN_SECRET missing"),
+    ("absent", "agent-diary auth"),
+    ("no_profile", "no profile 'default'"),
+])
+def test_unsafe_or_incomplete_credentials_are_refused(tmp_path: Path, setup: str,
+                                                      fragment: str) -> None:
+    home = tmp_path / "home"
+    path = home / "agent-diary" / "credentials.yaml"
+    environ: dict[str, str] = {"XDG_CONFIG_HOME": str(home)}
+    if setup == "readable":
+        _write_credentials(path, mode=0o644)
+    elif setup == "in_git":
+        git(tmp_path, "init", "-q")
+        _write_credentials(path)
+    elif setup == "missing_key":
+        _write_credentials(path, access_token_secret="")
+    elif setup == "partial_env":
+        environ.update(X_CONSUMER_KEY="a", X_CONSUMER_SECRET="b", X_ACCESS_TOKEN="c")
+    elif setup == "no_profile":
+        path.parent.mkdir(parents=True)
+        path.write_text("other: {}\n", encoding="utf-8")
+        path.chmod(0o600)
+    with pytest.raises(AccountError) as info:
+        load_credentials(environ=environ)
+    assert fragment in info.value.message and info.value.exit_code == 4
+    assert "cs" not in info.value.message.split() and "ats" not in info.value.message
+
+
+# --- doctor ---------------------------------------------------------------------------
+
+@pytest.fixture
+def healthy(repo: DiaryRepo) -> DiaryRepo:
+    repo.write(f"diary/{dt.datetime.now(dt.UTC).date()}.md", thread_entry(2))
+    repo.commit()
+    return repo
+
+
+def doctor(repo: DiaryRepo, emulator: EmulatorHandle, **env: str) -> Result:
+    return repo.run("doctor", env=emulator.env(**env))
+
+
+def _line(result: Result, name: str) -> str:
+    return next(line for line in result.stdout.splitlines() if f" {name}: " in line)
+
+
+def test_doctor_all_well(healthy: DiaryRepo, emulator: EmulatorHandle) -> None:
+    result = doctor(healthy, emulator)
+    assert result.code == 0, result.stdout
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["OK"] * 6
+    assert "posting as @agentdiary" in _line(result, "account")
+    no_secrets(emulator, result)
+
+
+def _client_id() -> str:
+    return base64.b64encode(b"V2hhdGV2ZXI6MTpjaQ:1:ci").decode().rstrip("=")
+
+
+@pytest.mark.parametrize(("name", "env", "fragment", "code"), [
+    ("credentials", {"X_CONSUMER_KEY": _client_id()}, "OAuth 2.0 Client ID", 4),
+    ("credentials", {"X_ACCESS_TOKEN_SECRET": "xai-abc123"}, "console.x.ai", 4),
+    ("credentials", {"X_ACCESS_TOKEN": ""}, "X_ACCESS_TOKEN missing", 4),
+    ("account", {"X_CONSUMER_SECRET": "wrong"}, "401", 4),
+])
+def test_doctor_names_each_credential_trap(healthy: DiaryRepo, emulator: EmulatorHandle,
+                                           name: str, env: dict[str, str], fragment: str,
+                                           code: int) -> None:
+    result = doctor(healthy, emulator, **env)
+    assert result.code == code
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(failed) == 1 and f" {name}: " in failed[0] and fragment in failed[0]
+    no_secrets(emulator, result)
+
+
+def test_doctor_finds_a_skewed_clock(healthy: DiaryRepo, emulator: EmulatorHandle) -> None:
+    emulator.world.clock_offset = 600
+    result = doctor(healthy, emulator)
+    assert "600 s behind" in _line(result, "clock") or "599 s behind" in _line(result, "clock")
+    assert "NTP" in _line(result, "clock")
+    assert _line(result, "account").startswith("FAIL") and "clock" in _line(result, "account")
+    assert result.code == 4
+
+
+def test_doctor_git_checks(healthy: DiaryRepo, emulator: EmulatorHandle,
+                           tmp_path: Path) -> None:
+    isolated = {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1",
+                "GIT_CONFIG_GLOBAL": str(tmp_path / "nothing")}
+    git(healthy.root, "config", "--unset", "user.name")
+    no_identity = doctor(healthy, emulator, **isolated)
+    assert no_identity.code == 2 and "git.author" in _line(no_identity, "git")
+    healthy.write("config.yaml", 'git:\n  author: "Agent <agent@example.invalid>"\n'
+                                 "  push: true\n")
+    git(healthy.root, "remote", "add", "origin", str(tmp_path / "no-such-remote.git"))
+    unreachable = doctor(healthy, emulator, **isolated)
+    assert unreachable.code == 5 and "not reachable" in _line(unreachable, "git")
+
+
+def test_doctor_checks_todays_template_and_config(healthy: DiaryRepo,
+                                                  emulator: EmulatorHandle) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    healthy.write(f"diary/{today}.md", thread_entry(1, template="missing"))
+    broken = doctor(healthy, emulator)
+    assert broken.code == 2 and "missing.j2" in _line(broken, "template")
+    healthy.write(f"diary/{today}.md", "Text ![](media/a.png)\n")
+    healthy.write("diary/media/a.png", b"\x89PNG\r\n\x1a\n")
+    warned = doctor(healthy, emulator)
+    assert warned.code == 0 and _line(warned, "alt text").startswith("WARN")
+    healthy.write("config.yaml", "thread:\n  numbring: true\n")
+    bad = doctor(healthy, emulator)
+    assert bad.code == 2 and "numbring" in _line(bad, "config")
+
+
+def test_doctor_outside_a_repository(tmp_path: Path, emulator: EmulatorHandle) -> None:
+    result = run_cli("doctor", cwd=tmp_path, env=emulator.env())
+    assert result.code == 2 and "not inside a git repository" in _line(result, "repository")
+    assert _line(result, "account").startswith("OK")
+
+
+# --- the spending guard ---------------------------------------------------------------
+
+def test_a_thread_over_the_monthly_budget_is_refused_before_any_request(
+        repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    repo.write("config.yaml", "budget:\n  monthly_usd: 0.50\n")
+    repo.write("diary/2026-11-27.md", thread_entry(2))  # two posts with URLs: $0.40
+    repo.write("diary/2026-11-28.md", thread_entry(2, title="Next"))
+    repo.commit()
+    first = repo.run("publish", "--date", "2026-11-27", env=emulator.env())
+    assert first.code == 0, first.stderr
+    requests_before = emulator.requests()
+    second = repo.run("publish", "--date", "2026-11-28", env=emulator.env())
+    assert second.code == 4
+    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    assert (f"(estimated $0.400) would bring {month}'s estimated spend to $0.800, over "
+            "budget.monthly_usd ($0.50; $0.400 spent so far)") in second.stderr
+    assert emulator.requests() == requests_before
+    status = repo.run("status", "--days", "1")
+    assert f"spent in {month} (estimated): $0.400 of $0.50 (budget.monthly_usd)" in status.stdout
+
+
+def test_max_posts_per_thread(repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    repo.write("config.yaml", "budget:\n  max_posts_per_thread: 3\n")
+    repo.write("diary/2026-11-28.md", thread_entry(4))
+    repo.commit()
+    result = repo.run("publish", "--date", "2026-11-28", env=emulator.env())
+    assert result.code == 4 and "4 posts, more than budget.max_posts_per_thread (3)" \
+        in result.stderr
+    assert emulator.requests() == 0
