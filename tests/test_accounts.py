@@ -256,3 +256,14 @@ def test_max_posts_per_thread(repo: DiaryRepo, emulator: EmulatorHandle) -> None
     assert result.code == 4 and "4 posts, more than budget.max_posts_per_thread (3)" \
         in result.stderr
     assert emulator.requests() == 0
+
+
+def test_service_logs_redact_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent_diary.logs import make_logger
+
+    for fmt in ("text", "json"):
+        logger, redact = make_logger(fmt)
+        redact(["s3cr3t-value", ""])
+        logger.info("a message that quotes %s by mistake", "s3cr3t-value")
+        err = capsys.readouterr().err
+        assert "s3cr3t-value" not in err and "[redacted]" in err
