@@ -177,9 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
             account = world.account
             return 200, {"data": {"id": account.id, "name": account.name,
                                   "username": account.username}}, {}
+        segments = path.strip("/").split("/")
         if path == "/2/tweets" and method == "POST":
             return 201, world.create_post(json.loads(body or b"{}"), now), {}
-        segments = path.strip("/").split("/")
         if segments[:2] == ["2", "tweets"] and len(segments) == 3:
             if method == "DELETE":
                 return 200, world.delete_post(segments[2]), {}
@@ -193,20 +193,34 @@ class _Handler(BaseHTTPRequestHandler):
         if segments[:2] == ["2", "users"] and len(segments) == 4 and segments[3] == "tweets":
             return 200, world.timeline(segments[2], dict(parse_qsl(query))), {}
         if path == "/2/media/upload" and method == "POST":
-            return 200, world.add_media(self._multipart_media(body), now), {}
+            return 200, world.add_media(self._multipart(body)["media"], now), {}
+        if path == "/2/media/upload" and method == "GET":
+            return 200, world.upload_status(dict(parse_qsl(query)).get("media_id", "")), {}
+        if path == "/2/media/upload/initialize" and method == "POST":
+            return 200, world.initialize_upload(json.loads(body or b"{}")), {}
+        if segments[:3] == ["2", "media", "upload"] and len(segments) == 5 and method == "POST":
+            if segments[4] == "append":
+                parts = self._multipart(body)
+                index = int(parts.get("segment_index", b"0") or 0)
+                return 200, world.append_upload(segments[3], index, parts["media"]), {}
+            if segments[4] == "finalize":
+                return 200, world.finalize_upload(segments[3], now), {}
         if path == "/2/media/metadata" and method == "POST":
             data = json.loads(body or b"{}")
             alt = ((data.get("metadata") or {}).get("alt_text") or {}).get("text", "")
             return 200, world.set_alt(str(data.get("id")), alt), {}
         raise ApiError(404, {"title": "Not Found", "detail": f"no route {method} {path}"})
 
-    def _multipart_media(self, body: bytes) -> bytes:
+    def _multipart(self, body: bytes) -> dict[str, bytes]:
+        """The parts of a multipart/form-data body by name; 'media' must be there."""
         head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
         message = email.parser.BytesParser(policy=email.policy.default).parsebytes(head + body)
-        for part in message.iter_parts():
-            if part.get_param("name", header="content-disposition") == "media":
-                return part.get_payload(decode=True) or b""
-        raise ApiError(400, {"title": "Invalid Request", "detail": "multipart 'media' missing"})
+        parts = {str(part.get_param("name", header="content-disposition")):
+                 part.get_payload(decode=True) or b"" for part in message.iter_parts()}
+        if "media" not in parts:
+            raise ApiError(400, {"title": "Invalid Request",
+                                 "detail": "multipart 'media' missing"})
+        return parts
 
     def _control(self, method: str, path: str, query: dict[str, str]) -> None:
         world = self.world
@@ -222,6 +236,9 @@ class _Handler(BaseHTTPRequestHandler):
             with world.lock:
                 world.faults.clear()
             self._send(200, {"faults": 0})
+        elif path == "/_emulator/expire_media" and method == "POST":
+            world.expire_media()
+            self._send(200, {"expired": True})
         elif path == "/_emulator/pin" and method == "GET":
             pin = world.request_tokens.get(query.get("oauth_token", ""), {}).get("pin")
             self._send(200 if pin else 404, {"pin": pin})
@@ -232,6 +249,19 @@ class _Handler(BaseHTTPRequestHandler):
 def timeline_page(world: World) -> str:
     """Every thread the account posted, newest first, as X would show them."""
     posts = [p for p in world.snapshot()["posts"] if not p.get("deleted")]
+    with world.lock:
+        stored = {k: (v.get("data"), v.get("alt"), v.get("kind")) for k, v in world.media.items()}
+
+    def images(post: dict[str, Any]) -> str:
+        tags = []
+        for media_id in post["media_ids"]:
+            data, alt, kind = stored.get(media_id, (None, None, None))
+            if data:
+                mime = f"image/{kind}"
+                tags.append(f"<img src='data:{mime};base64,{data}' alt='{html.escape(alt or '')}' "
+                            "style='max-width:48%;margin:2px'>")
+        return "".join(tags)
+
     threads: dict[str, list[dict[str, Any]]] = {}
     for post in sorted(posts, key=lambda p: int(p["id"])):
         threads.setdefault(post["conversation_id"], []).append(post)
@@ -239,8 +269,8 @@ def timeline_page(world: World) -> str:
     for conversation in sorted(threads, key=int, reverse=True):
         items = "".join(
             f"<li><small>{html.escape(p['created_at'])} · {p['id']}"
-            f"{' · ' + str(len(p['media_ids'])) + ' image(s)' if p['media_ids'] else ''}"
-            f"</small><p>{html.escape(p['text']).replace(chr(10), '<br>')}</p></li>"
+            f"{' · ' + str(len(p['media_ids'])) + ' media' if p['media_ids'] else ''}"
+            f"</small><p>{html.escape(p['text']).replace(chr(10), '<br>')}</p>{images(p)}</li>"
             for p in threads[conversation])
         blocks.append(f"<section><ol>{items}</ol></section>")
     account = html.escape(world.account.username)

@@ -6,6 +6,7 @@ accepts, what it refuses, and what the text it returns looks like.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import html
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .media import sniff
 from .twittertext import MAX_WEIGHTED_LENGTH, url_spans, weighted_length
 
 FIRST_ID = 1_861_000_000_000_000_000
@@ -117,8 +119,9 @@ def _now_iso(now: float) -> str:
     return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def x_text(text: str) -> str:
-    """The text X returns: URLs become t.co links, & < > become entities."""
+def x_text(text: str, media: bool = False) -> str:
+    """The text X returns: URLs become t.co links, & < > become entities, and a post with
+    media ends with one more t.co link, to the media."""
     out, last = [], 0
     for start, end in url_spans(text):
         out.append(html.escape(text[last:start], quote=False))
@@ -126,6 +129,8 @@ def x_text(text: str) -> str:
         out.append(f"https://t.co/{slug}")
         last = end
     out.append(html.escape(text[last:], quote=False))
+    if media:
+        out.append(f" https://t.co/{hashlib.sha1(text.encode()).hexdigest()[10:20]}")
     return "".join(out)
 
 
@@ -144,6 +149,7 @@ class World:
         self.counts: dict[str, int] = {}
         self.seen_nonces: set[str] = set()
         self.clock_offset = 0.0  # seconds the emulator's clock is ahead (doctor's tests)
+        self.chunked: dict[str, dict[str, Any]] = {}
         self.next_id = FIRST_ID
         if state_path and state_path.exists():
             data = json.loads(state_path.read_text(encoding="utf-8"))
@@ -207,7 +213,8 @@ class World:
                 raise ApiError(*PRESETS["reply_not_allowed"])
             for media_id in media_ids:
                 item = self.media.get(media_id)
-                if item is None or now > item["expires_at"]:
+                if item is None or now > item["expires_at"] or \
+                        item.get("processing") == "pending":
                     raise ApiError(400, {"title": "Invalid Request",
                                          "detail": f"media id {media_id} is invalid or expired"})
             post_id = self._new_id()
@@ -217,7 +224,7 @@ class World:
                     "media_ids": list(media_ids)}
             self.posts.append(post)
             self.save()
-        return {"data": {"id": post_id, "text": x_text(text),
+        return {"data": {"id": post_id, "text": x_text(text, len(media_ids) > 0),
                          "edit_history_tweet_ids": [post_id]}}
 
     def delete_post(self, post_id: str) -> dict[str, Any]:
@@ -229,7 +236,7 @@ class World:
         return {"data": {"deleted": post is not None}}
 
     def public(self, post: dict[str, Any], fields: set[str]) -> dict[str, Any]:
-        item = {"id": post["id"], "text": x_text(post["text"]),
+        item = {"id": post["id"], "text": x_text(post["text"], bool(post["media_ids"])),
                 "edit_history_tweet_ids": [post["id"]]}
         if "created_at" in fields:
             item["created_at"] = post["created_at"]
@@ -270,14 +277,70 @@ class World:
         return body
 
     def add_media(self, content: bytes, now: float) -> dict[str, Any]:
+        kind = sniff(content[:16])
+        if kind is None or kind == "gif":
+            raise ApiError(400, {"title": "Invalid Request", "detail": "media type not "
+                                 "supported by this endpoint (still images only)"})
         with self.lock:
             media_id = self._new_id()
-            self.media[media_id] = {"id": media_id, "size": len(content),
+            self.media[media_id] = {"id": media_id, "size": len(content), "kind": kind,
                                     "sha256": hashlib.sha256(content).hexdigest(),
+                                    "data": base64.b64encode(content).decode(),
                                     "expires_at": now + MEDIA_LIFETIME, "alt": None}
             self.save()
         return {"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(content),
                          "expires_after_secs": MEDIA_LIFETIME}}
+
+    # The chunked flow (GIFs): initialize, append segments, finalize, then STATUS.
+
+    def initialize_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("media_category") not in ("tweet_gif", "tweet_video", "tweet_image"):
+            raise ApiError(400, {"title": "Invalid Request",
+                                 "detail": "media_category is required"})
+        with self.lock:
+            media_id = self._new_id()
+            self.chunked[media_id] = {"total": int(body.get("total_bytes", 0)),
+                                      "type": body.get("media_type"), "segments": {}}
+        return {"data": {"id": media_id, "media_key": f"16_{media_id}",
+                         "expires_after_secs": MEDIA_LIFETIME}}
+
+    def append_upload(self, media_id: str, index: int, chunk: bytes) -> dict[str, Any]:
+        with self.lock:
+            if media_id not in self.chunked:
+                raise ApiError(400, {"title": "Invalid Request", "detail": "unknown media id"})
+            self.chunked[media_id]["segments"][index] = chunk
+        return {}
+
+    def finalize_upload(self, media_id: str, now: float) -> dict[str, Any]:
+        with self.lock:
+            pending = self.chunked.pop(media_id, None)
+            if pending is None:
+                raise ApiError(400, {"title": "Invalid Request", "detail": "unknown media id"})
+            content = b"".join(pending["segments"][i] for i in sorted(pending["segments"]))
+            if len(content) != pending["total"]:
+                raise ApiError(400, {"title": "Invalid Request",
+                                     "detail": f"got {len(content)} of {pending['total']} bytes"})
+            self.media[media_id] = {"id": media_id, "size": len(content), "kind": "gif",
+                                    "sha256": hashlib.sha256(content).hexdigest(),
+                                    "data": base64.b64encode(content).decode(),
+                                    "expires_at": now + MEDIA_LIFETIME, "alt": None,
+                                    "processing": "pending"}
+            self.save()
+        return {"data": {"id": media_id, "expires_after_secs": MEDIA_LIFETIME,
+                         "processing_info": {"state": "pending", "check_after_secs": 1}}}
+
+    def upload_status(self, media_id: str) -> dict[str, Any]:
+        with self.lock:
+            item = self.media.get(media_id)
+            if item is None:
+                raise ApiError(400, {"title": "Invalid Request", "detail": "unknown media id"})
+            item["processing"] = "succeeded"  # processed by the time anyone asks
+        return {"data": {"id": media_id, "processing_info": {"state": "succeeded"}}}
+
+    def expire_media(self) -> None:
+        with self.lock:
+            for item in self.media.values():
+                item["expires_at"] = 0
 
     def set_alt(self, media_id: str, alt: str) -> dict[str, Any]:
         with self.lock:
@@ -312,7 +375,9 @@ class World:
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
+            media = {k: {f: x for f, x in v.items() if f != "data"}
+                     for k, v in self.media.items()}
             return {"account": {"id": self.account.id, "username": self.account.username},
                     "posts": [dict(p) for p in self.posts], "counts": dict(self.counts),
-                    "media": {k: dict(v) for k, v in self.media.items()},
+                    "media": media,
                     "faults": [asdict(f) for f in self.faults], "time": time.time()}

@@ -6,6 +6,8 @@ returns, so after a crash at any point the journal tells what may have happened:
 
     account   {id, username}             who posts (GET /2/users/me, once)
     start     {posts: [text, …]}          the thread as rendered when posting began
+    media     {k, i, id, expires}         image i of post k is uploaded (with its alt text)
+    media_expired {k}                     X no longer knows post k's uploads: upload again
     sending   {k, at}                     about to send post k: its outcome is unknown
     sent      {k, id}                     post k exists with this id
     stopped   {k, reason}                 a run ended early, and why (for `status`)
@@ -35,6 +37,7 @@ class JournalState:
     posts: list[str] | None = None
     sent: dict[int, str] = field(default_factory=dict)
     sending: dict[int, str] = field(default_factory=dict)  # k -> time of the first attempt
+    media: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     stopped: str | None = None
     complete: dict[str, Any] | None = None
     recorded: dict[str, Any] | None = None
@@ -50,6 +53,10 @@ def _fold(records: list[dict[str, Any]]) -> JournalState:
             state.posts = list(record["posts"])
         elif event == "sending":
             state.sending.setdefault(int(record["k"]), record["at"])
+        elif event == "media":
+            state.media[(int(record["k"]), int(record["i"]))] = record
+        elif event == "media_expired":
+            state.media = {key: v for key, v in state.media.items() if key[0] != record["k"]}
         elif event == "sent":
             state.sent[int(record["k"])] = str(record["id"])
         elif event == "stopped":

@@ -26,9 +26,10 @@ from .errors import AgentDiaryError, InputError, NothingToPost, TemporaryError
 from .journal import Journal, JournalState, repo_lock
 from .thread import Thread, build_thread
 from .twittertext import url_spans
-from .xapi import DuplicateContent, TimelinePost, UnknownOutcome, XClient
+from .xapi import DuplicateContent, MediaExpired, TimelinePost, UnknownOutcome, XClient
 
 CREATE_ATTEMPTS = 3
+MEDIA_MARGIN = 600  # seconds: an upload about to expire is uploaded again
 RECONCILE_WINDOW = dt.timedelta(minutes=10)  # clock skew allowance when looking for post 1
 
 
@@ -83,10 +84,12 @@ def find_posted(candidates: list[TimelinePost], text: str, reply_to: str | None)
 class _Run:
     """One publishing run for one thread, holding the lock."""
 
-    def __init__(self, journal: Journal, client: XClient, texts: list[str],
+    def __init__(self, journal: Journal, client: XClient, thread: Thread, root: Path,
                  progress: Callable[[str], None], now: Callable[[], dt.datetime],
                  should_stop: Callable[[], bool]) -> None:
-        self.journal, self.client, self.texts = journal, client, texts
+        self.journal, self.client, self.root = journal, client, root
+        self.texts = [post.text for post in thread.posts]
+        self.media = [post.media for post in thread.posts]
         self.progress, self.now, self.should_stop = progress, now, should_stop
 
     def account(self) -> dict[str, str]:
@@ -112,13 +115,42 @@ class _Run:
             self.progress(f"post {k + 1}/{len(self.texts)} was already on X ({post_id})")
         return post_id
 
+    def media_ids(self, k: int) -> list[str]:
+        """Post k's uploads: reused from the journal while X still knows them (an upload
+        lasts about a day), uploaded (with alt text) and journalled otherwise."""
+        ids = []
+        for i, item in enumerate(self.media[k]):
+            known = self.journal.state.media.get((k, i))
+            if known and known["expires"] > self.now().timestamp() + MEDIA_MARGIN:
+                ids.append(known["id"])
+                continue
+            media_id, lifetime = self.client.upload((self.root / item.path).read_bytes(),
+                                                    item.file)
+            if item.alt:
+                self.client.set_alt_text(media_id, item.alt)
+            self.journal.append("media", k=k, i=i, id=media_id,
+                                expires=self.now().timestamp() + lifetime)
+            self.progress(f"uploaded {item.path} for post {k + 1}")
+            ids.append(media_id)
+        return ids
+
     def post(self, k: int, sent: dict[int, str]) -> str:
         reply_to = sent.get(k - 1)
+        reuploaded = False
         for attempt in range(1, CREATE_ATTEMPTS + 1):
+            media_ids = self.media_ids(k)
             at = self.now().isoformat()
             self.journal.append("sending", k=k, at=at)
             try:
-                post_id = self.client.create_post(self.texts[k], reply_to=reply_to)
+                post_id = self.client.create_post(self.texts[k], reply_to=reply_to,
+                                                  media_ids=media_ids)
+            except MediaExpired:
+                if reuploaded:
+                    raise
+                self.journal.append("media_expired", k=k)
+                self.progress(f"post {k + 1}: X no longer knows its uploads; uploading again")
+                reuploaded = True
+                continue
             except UnknownOutcome as exc:
                 found = self.reconcile(k, sent, at)
                 if found:
@@ -201,9 +233,10 @@ def _committed_thread(diary: Diary, config: Config, date: dt.date) -> Thread:
     thread = build_thread(diary, config, date)
     if thread.entry.status == "draft":
         raise NothingToPost(f"{rel} is a draft; set 'status: ready' and commit to publish it")
-    if any(post.media for post in thread.posts):
-        raise InputError(f"{rel} has images; uploading media is not supported yet, so "
-                         "remove them to publish this entry as text")
+    for item in (item for post in thread.posts for item in post.media):
+        if gitstore.file_state(diary.root, item.path) != "clean":
+            raise InputError(f"{rel}: media {item.path} is not committed as it is; only "
+                             f"what is committed is posted: git add {item.path} && git commit")
     return thread
 
 
@@ -247,7 +280,7 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
                 f"{rel} changed after {len(state.sent)} of {len(state.posts)} posts were "
                 "published; restore the text that was being posted (git log shows it) and "
                 "rerun to finish the thread")
-        run = _Run(journal, client(), texts, progress, now, should_stop)
+        run = _Run(journal, client(), thread, diary.root, progress, now, should_stop)
         try:
             run.account()
             if state.posts is None:

@@ -18,8 +18,6 @@ from .errors import InputError
 from .render import Chunk
 from .twittertext import MAX_WEIGHTED_LENGTH, weighted_length
 
-MAX_IMAGES_PER_POST = 4
-
 
 @dataclass(frozen=True)
 class Post:

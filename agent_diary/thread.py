@@ -10,10 +10,11 @@ from typing import Any
 
 from .config import Config
 from .diary import PACKAGED_TEMPLATES, Diary
-from .entry import Entry, MediaRef
+from .entry import ALT_TEXT_MAX, Entry, MediaRef
 from .errors import InputError
+from .media import MediaFile, check_post, inspect
 from .render import markdown_to_chunks, render_template
-from .split import MAX_IMAGES_PER_POST, Post, split_into_posts
+from .split import Post, split_into_posts
 from .twittertext import MAX_WEIGHTED_LENGTH, has_url, weighted_length
 from .twittertext import is_valid as is_valid_post
 
@@ -22,6 +23,7 @@ from .twittertext import is_valid as is_valid_post
 class PostMedia:
     path: str  # relative to the repository root, POSIX separators
     alt: str | None
+    file: MediaFile  # what the bytes are, for the upload
 
 
 @dataclass(frozen=True)
@@ -121,16 +123,18 @@ def build_thread(diary: Diary, config: Config, date: dt.date) -> Thread:
         if not is_valid_post(post.text):
             raise InputError(f"{entry.source}: post {number} holds a character X does not "
                              "accept (U+FFFE, U+FFFF or a stray directional mark); remove it")
-        if len(post.media) > MAX_IMAGES_PER_POST:
-            raise InputError(f"{entry.source}: post {number} carries {len(post.media)} images; "
-                             f"X allows at most {MAX_IMAGES_PER_POST} per post")
         media = []
         for ref in post.media:
             resolved = resolve_media_path(diary.root, entry_file, ref.path, entry.source)
+            label = f"{entry.source}: media {ref.path!r}"
             if not ref.alt:
-                warnings.append(f"{entry.source}: media {ref.path!r} has no alt text; "
-                                "people using screen readers will miss it")
-            media.append(PostMedia(diary.rel(resolved), ref.alt))
+                warnings.append(f"{label} has no alt text; people using screen readers "
+                                "will miss it")
+            elif len(ref.alt) > ALT_TEXT_MAX:
+                raise InputError(f"{label}: its alt text has {len(ref.alt)} characters; X "
+                                 f"allows at most {ALT_TEXT_MAX}")
+            media.append(PostMedia(diary.rel(resolved), ref.alt, inspect(resolved, label)))
+        check_post([m.file for m in media], entry.source, number)
         thread_posts.append(ThreadPost(post.text, weighted_length(post.text), tuple(media),
                                        has_url(post.text)))
     final = tuple(thread_posts)

@@ -15,10 +15,13 @@ from typing import Any, TypeVar
 
 from .auth import Credentials
 from .errors import AccountError, AgentDiaryError, ExitCode, InputError, TemporaryError
+from .media import MediaFile
 
 TWEEPY_HOST = "https://api.twitter.com"
 TIMELINE_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets"]
 MAX_RATE_LIMIT_WAIT = 60  # seconds; longer waits stop with exit 5 instead
+UPLOAD_CHUNK = 4 * 1024 * 1024  # bytes per append (X takes up to 5 MB)
+MAX_PROCESSING_CHECKS = 60
 T = TypeVar("T")
 
 
@@ -30,6 +33,10 @@ class RateLimited(TemporaryError):
 
 class UnknownOutcome(TemporaryError):
     """A create whose request may or may not have reached X: reconcile, never resend."""
+
+
+class MediaExpired(TemporaryError):
+    """X no longer knows an uploaded media id (uploads last about 24 hours)."""
 
 
 class DuplicateContent(AgentDiaryError):
@@ -118,6 +125,8 @@ def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: s
     if status >= 500:
         return TemporaryError(f"X answered {status} while {action} (X is down or overloaded); "
                               "rerun later")
+    if status == 400 and "media" in text and ("expired" in text or "invalid" in text):
+        return MediaExpired(f"X answered 400 while {action}: {said}")
     return InputError(f"X answered {status} while {action}: {said}")
 
 
@@ -163,6 +172,13 @@ class XClient:
             access_token=credentials.access_token,
             access_token_secret=credentials.access_token_secret, return_type=dict)
         self._client.session = RoutedSession()
+        # For the v2 media endpoints tweepy has no method for: the same session and the
+        # same OAuth 1.0a credentials.
+        from requests_oauthlib import OAuth1
+
+        self._base = base
+        self._auth = OAuth1(credentials.consumer_key, credentials.consumer_secret,
+                            credentials.access_token, credentials.access_token_secret)
         self._retry_delays = retry_delays
         self._sleep = sleep
         self._clock = clock
@@ -172,7 +188,7 @@ class XClient:
         import requests
         import tweepy
 
-        failures = 0
+        failures = waits = 0
         while True:
             self.requests_made += 1
             try:
@@ -181,9 +197,10 @@ class XClient:
                 response = exc.response
                 error = map_http_error(response.status_code, _problem(response),
                                        response.headers, action, self._clock())
-                if isinstance(error, RateLimited) and error.reset_at is not None:
+                if isinstance(error, RateLimited) and error.reset_at is not None and waits < 3:
                     wait = error.reset_at - self._clock() + 1
                     if wait <= MAX_RATE_LIMIT_WAIT:
+                        waits += 1
                         self._sleep(max(0.0, wait))
                         continue
                 if response.status_code >= 500 and create:
@@ -244,6 +261,62 @@ class XClient:
             if not token:
                 break
         return posts
+
+    def _api(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A signed v2 request outside tweepy, failing with tweepy's exceptions so that
+        `_call` maps and retries it like every other request."""
+        import tweepy
+
+        response = self._client.session.request(method, self._base + path, auth=self._auth,
+                                                **kwargs)
+        if response.status_code >= 500:
+            raise tweepy.TwitterServerError(response)
+        if response.status_code == 429:
+            raise tweepy.TooManyRequests(response)
+        if response.status_code >= 400:
+            raise tweepy.HTTPException(response)
+        return response.json() if response.content else {}
+
+    def upload(self, data: bytes, file: MediaFile) -> tuple[str, float]:
+        """Upload media: (media id, seconds it stays usable). Still images in one request;
+        GIFs through the chunked flow, waiting while X processes them."""
+        if not file.chunked:
+            body = self._call("uploading an image (POST /2/media/upload)", lambda: self._api(
+                "POST", "/2/media/upload", files={"media": ("media", data, file.mime)},
+                data={"media_category": file.category}))["data"]
+            return str(body["id"]), float(body.get("expires_after_secs", 86400))
+        action = "uploading a GIF (POST /2/media/upload/…)"
+        body = self._call(action, lambda: self._api(
+            "POST", "/2/media/upload/initialize",
+            json={"media_type": file.mime, "total_bytes": len(data),
+                  "media_category": file.category}))["data"]
+        media_id = str(body["id"])
+        for index, start in enumerate(range(0, len(data), UPLOAD_CHUNK)):
+            chunk = data[start:start + UPLOAD_CHUNK]
+            self._call(action, lambda chunk=chunk, index=index: self._api(
+                "POST", f"/2/media/upload/{media_id}/append",
+                files={"media": ("chunk", chunk, "application/octet-stream")},
+                data={"segment_index": str(index)}))
+        body = self._call(action, lambda: self._api(
+            "POST", f"/2/media/upload/{media_id}/finalize"))["data"]
+        lifetime = float(body.get("expires_after_secs", 86400))
+        info = body.get("processing_info")
+        for _ in range(MAX_PROCESSING_CHECKS):
+            if not info or info.get("state") not in ("pending", "in_progress"):
+                break
+            self._sleep(float(info.get("check_after_secs", 1)))
+            info = self._call(action, lambda: self._api(
+                "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id}))[
+                "data"].get("processing_info")
+        if info and info.get("state") != "succeeded":
+            reason = (info.get("error") or {}).get("message", info.get("state"))
+            raise InputError(f"X could not process the GIF ({reason}); check the file")
+        return media_id, lifetime
+
+    def set_alt_text(self, media_id: str, text: str) -> None:
+        self._call("setting alt text (POST /2/media/metadata)", lambda: self._api(
+            "POST", "/2/media/metadata",
+            json={"id": media_id, "metadata": {"alt_text": {"text": text}}}))
 
     def delete_post(self, post_id: str) -> None:
         self._call("deleting a post (DELETE /2/tweets/:id)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -147,6 +148,6 @@ def test_pin_flow_single_post_and_media_endpoints(emulator: EmulatorHandle) -> N
                          json={"text": "with an image",
                                "media": {"media_ids": [uploaded["id"]]}}).json()["data"]
     single = requests.get(emulator.url + f"/2/tweets/{post['id']}", auth=auth).json()
-    assert single["data"]["text"] == "with an image"
+    assert re.fullmatch(r"with an image https://t\.co/\w+", single["data"]["text"])
     assert emulator.world.snapshot()["media"][uploaded["id"]]["alt"] == "A"
     assert requests.get(emulator.url + "/2/tweets/1", auth=auth).status_code == 404
