@@ -35,7 +35,7 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-ENTRY = f"""---
+ENTRY = """---
 title: Screenshots
 media:
   - path: media/front.png
