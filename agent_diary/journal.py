@@ -76,19 +76,7 @@ class Journal:
         self.records = self._read()
 
     def _read(self) -> list[dict[str, Any]]:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        records = []
-        for line in lines:
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                # Only a last line cut by a crash can be partial; the write it belonged
-                # to never returned, so the step after it never ran.
-                break
-        return records
+        return read_json_lines(self.path)
 
     @property
     def state(self) -> JournalState:
@@ -96,18 +84,40 @@ class Journal:
 
     def append(self, event: str, **data: Any) -> None:
         record = {"event": event, **data, "t": round(time.time(), 3)}
-        new_file = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        if new_file:
-            fsync_dir(self.path.parent)
+        append_json_line(self.path, record)
         self.records.append(record)
         self._writes += 1
         if self._after_write is not None:
             self._after_write(self._writes)
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """The records of an append-only JSON-lines file."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            # Only a last line cut by a crash can be partial; the write it belonged to
+            # never returned, so the step after it never ran.
+            break
+    return records
+
+
+def append_json_line(path: Path, record: dict[str, Any]) -> None:
+    """Append one record, flushed and fsynced (the folder too, for a new file)."""
+    new_file = not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    if new_file:
+        fsync_dir(path.parent)
 
 
 def failpoint_from(environ: dict[str, str] | Any) -> Callable[[int], None] | None:

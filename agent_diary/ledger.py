@@ -7,43 +7,22 @@ written when the thread is complete. Sandbox threads cost nothing and are not in
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 from pathlib import Path
-from typing import Any
 
 from .config import Config
 from .errors import AccountError
+from .journal import append_json_line, read_json_lines
 
 LEDGER = "ledger.jsonl"
 
 
 def append(state_dir: Path, date: dt.date, posts: int, cost: float, month: str) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    record = {"date": date.isoformat(), "posts": posts, "cost_usd": round(cost, 6),
-              "month": month}
-    with (state_dir / LEDGER).open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def records(state_dir: Path) -> list[dict[str, Any]]:
-    try:
-        lines = (state_dir / LEDGER).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue  # a line cut by a crash
-    return out
+    append_json_line(state_dir / LEDGER, {"date": date.isoformat(), "posts": posts,
+                                          "cost_usd": round(cost, 6), "month": month})
 
 
 def month_spend(state_dir: Path, month: str) -> float:
-    return round(sum(r.get("cost_usd", 0.0) for r in records(state_dir)
+    return round(sum(r.get("cost_usd", 0.0) for r in read_json_lines(state_dir / LEDGER)
                      if r.get("month") == month), 6)
 
 

@@ -7,17 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import DiaryRepo, EmulatorHandle, git
+from .helpers import DiaryRepo, EmulatorHandle, make_repo
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> DiaryRepo:
-    root = tmp_path / "diary-repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Test Agent")
-    git(root, "config", "user.email", "agent@example.invalid")
-    return DiaryRepo(root)
+    return make_repo(tmp_path / "diary-repo")
 
 
 @pytest.fixture

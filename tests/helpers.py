@@ -51,6 +51,29 @@ class DiaryRepo:
         return run_cli(*args, cwd=self.root, env=env)
 
 
+def make_repo(root: Path, user: str = "Test Agent") -> DiaryRepo:
+    """A fresh git repository with a committer identity of its own."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", user)
+    git(root, "config", "user.email", "agent@example.invalid")
+    return DiaryRepo(root)
+
+
+def clones_of_a_remote(tmp_path: Path, *names: str) -> tuple[Path, list[DiaryRepo]]:
+    """A bare remote and a clone of it per name, each with its own identity."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    clones = []
+    for name in names:
+        clone = tmp_path / name
+        git(tmp_path, "clone", "-q", str(remote), str(clone))
+        git(clone, "config", "user.name", name)
+        git(clone, "config", "user.email", f"{name}@example.invalid")
+        clones.append(DiaryRepo(clone))
+    return remote, clones
+
+
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
     """The real entry point in a subprocess (`python -m agent_diary`)."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}

@@ -15,7 +15,14 @@ import yaml
 
 from agent_diary.entry import split_entry
 
-from .helpers import DiaryRepo, EmulatorHandle, Result, git, thread_entry
+from .helpers import (
+    DiaryRepo,
+    EmulatorHandle,
+    Result,
+    clones_of_a_remote,
+    git,
+    thread_entry,
+)
 
 DATE = "2026-11-28"
 N = 4
@@ -318,16 +325,7 @@ def test_an_entry_changed_midway_is_refused(ready: DiaryRepo, emulator: Emulator
 
 
 def test_push_rebases_a_rejected_push(tmp_path: Path, emulator: EmulatorHandle) -> None:
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    clones = []
-    for name in ("ours", "theirs"):
-        clone = tmp_path / name
-        git(tmp_path, "clone", "-q", str(remote), str(clone))
-        git(clone, "config", "user.name", name)
-        git(clone, "config", "user.email", f"{name}@example.invalid")
-        clones.append(DiaryRepo(clone))
-    ours, theirs = clones
+    remote, (ours, theirs) = clones_of_a_remote(tmp_path, "ours", "theirs")
     ours.write("config.yaml", "git:\n  push: true\n")
     ours.write(f"diary/{DATE}.md", thread_entry(2))
     ours.commit("entry")
@@ -343,22 +341,15 @@ def test_push_rebases_a_rejected_push(tmp_path: Path, emulator: EmulatorHandle) 
 
 
 def test_pull_first_when_configured(tmp_path: Path, emulator: EmulatorHandle) -> None:
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    writer, publisher = tmp_path / "writer", tmp_path / "publisher"
-    for clone in (writer, publisher):
-        git(tmp_path, "clone", "-q", str(remote), str(clone))
-        git(clone, "config", "user.name", "t")
-        git(clone, "config", "user.email", "t@example.invalid")
-    agent = DiaryRepo(writer)
+    _, (agent, publisher) = clones_of_a_remote(tmp_path, "writer", "publisher")
     agent.write("config.yaml", "git:\n  pull: true\n")
     agent.commit("config")
-    git(writer, "push", "-q", "-u", "origin", "main")
-    git(publisher, "pull", "-q")
+    git(agent.root, "push", "-q", "-u", "origin", "main")
+    git(publisher.root, "pull", "-q")
     agent.write(f"diary/{DATE}.md", thread_entry(2))
     agent.commit("entry written elsewhere")
-    git(writer, "push", "-q")
-    result = publish(DiaryRepo(publisher), emulator)
+    git(agent.root, "push", "-q")
+    result = publish(publisher, emulator)
     assert result.code == 0, result.stderr
     assert len(emulator.posts()) == 2
 
@@ -396,16 +387,7 @@ def test_sandbox_needs_no_account_and_touches_nothing(ready: DiaryRepo) -> None:
 
 def test_a_diverged_branch_is_reported_not_merged(tmp_path: Path,
                                                   emulator: EmulatorHandle) -> None:
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    clones = []
-    for name in ("ours", "theirs"):
-        clone = tmp_path / name
-        git(tmp_path, "clone", "-q", str(remote), str(clone))
-        git(clone, "config", "user.name", name)
-        git(clone, "config", "user.email", f"{name}@example.invalid")
-        clones.append(DiaryRepo(clone))
-    ours, theirs = clones
+    _, (ours, theirs) = clones_of_a_remote(tmp_path, "ours", "theirs")
     ours.write("config.yaml", "git:\n  pull: true\n")
     ours.commit("config")
     git(ours.root, "push", "-q", "-u", "origin", "main")

@@ -17,7 +17,7 @@ from agent_diary.config import config_from_mapping
 from agent_diary.diary import resolve_date
 from agent_diary.service import next_daily_run
 
-from .helpers import DiaryRepo, EmulatorHandle, git, thread_entry
+from .helpers import DiaryRepo, EmulatorHandle, git, make_repo, thread_entry
 
 
 def _today() -> dt.date:
@@ -190,11 +190,7 @@ def test_several_diaries_in_one_process(tmp_path: Path, emulator: EmulatorHandle
     roots = []
     for name in ("alpha", "beta"):
         root = tmp_path / name
-        root.mkdir()
-        git(root, "init", "-q", "-b", "main")
-        git(root, "config", "user.name", "t")
-        git(root, "config", "user.email", "t@example.invalid")
-        repo = DiaryRepo(root)
+        repo = make_repo(root)
         configure(repo, "00:00")
         repo.write(f"diary/{today}.md",
                    thread_entry(2, title=name.title()).replace("Post number", name))
@@ -283,11 +279,7 @@ def test_two_diaries_post_as_two_accounts_from_the_credentials_file(tmp_path: Pa
     roots = []
     for name, handle in emulators.items():
         root = tmp_path / name
-        root.mkdir()
-        git(root, "init", "-q", "-b", "main")
-        git(root, "config", "user.name", "t")
-        git(root, "config", "user.email", "t@example.invalid")
-        repo = DiaryRepo(root)
+        repo = make_repo(root)
         repo.write("config.yaml", f'schedule:\n  time: "00:00"\n  poll: 1s\n'
                                   f"x:\n  api_url: {handle.url}\n  credentials: {name}\n")
         repo.write(f"diary/{today}.md", thread_entry(1, title=name))
