@@ -91,9 +91,17 @@ def _host_is_valid(url: str, scheme: str, host: str) -> bool:
 
 def url_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of every URL twitter-text would find in `text`."""
+    return [(start, end) for start, end, _ in url_entities(text)]
+
+
+def url_entities(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, url) as twitter-text extracts them. For a URL without a scheme whose
+    host holds an ASCII domain after other text (`example.com日本.jp/`), twitter-text keeps
+    the whole span but shortens the url to that domain and the path; counting then skips
+    only the url's length, so the rest is counted again as text. X counts it that way."""
     if "." not in text:
         return []
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, str]] = []
     for match in _url_pattern().finditer(text):
         before, url, scheme, host, path = match.group(1, 2, 3, 4, 5)
         end = match.end()
@@ -104,20 +112,21 @@ def url_spans(text: str) -> list[tuple[int, int]]:
             # Without a scheme only ASCII domains count, and not right after -_./ .
             if before and before[-1] in "-_./":
                 continue
-            found = [(start + m.start(), start + m.end())
+            found = [(start + m.start(), start + m.end(), m.group(0))
                      for m in _ascii_domain_pattern().finditer(host)]
             if not found:
                 continue
             if path:
-                found[-1] = (found[-1][0], end)
+                found[-1] = (found[-1][0], end, url.replace(host, found[-1][2]))
             spans.extend(found)
         else:
             short = _TCO.match(url)
             if short:
                 if len(short.group(1)) > _MAX_TCO_SLUG:
                     continue
-                end = start + len(short.group(0))
-            spans.append((start, end))
+                url = short.group(0)
+                end = start + len(url)
+            spans.append((start, end, url))
     return spans
 
 
@@ -146,12 +155,12 @@ def _emoji_at(text: str, index: int) -> int:
 def weighted_length(text: str, emoji_parsing: bool = True) -> int:
     """`emoji_parsing=False` is twitter-text's v2 rules, only for its v2 conformance cases."""
     text = _normalise(text)
-    urls = dict(url_spans(text))
+    urls = {start: len(url) for start, _, url in url_entities(text)}
     total, index = 0, 0
     while index < len(text):
         if index in urls:
             total += URL_WEIGHT
-            index = urls[index]
+            index += urls[index]
             continue
         sequence = _emoji_at(text, index) if emoji_parsing else 0
         if sequence:

@@ -52,6 +52,8 @@ def test_agrees_with_the_reference_counter(text: str) -> None:
     ("config.yaml and file.txt are not URLs", 37),
     ("https://docs.x.com/x-api/posts/create-post?x=1 ok", 23 + 3),
     ("ends with a URL https://example.com.", 16 + 23 + 1),
+    # Found by the property test: twitter-text counts 本.jp/ again after the URL.
+    ("example.com日本.jp/", 23 + 2 + 4),
 ])
 def test_examples(text: str, expected: int) -> None:
     assert weighted_length(text) == expected == _reference(text)
