@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import InputError
 
@@ -19,38 +18,33 @@ DEFAULT_API_URL = "https://api.x.com"
 API_URL_ENV = "AGENT_DIARY_X_API_URL"
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(NamedTuple):
     time: str
     poll_seconds: int
     catch_up_days: int
     max_posts_per_day: int
 
 
-@dataclass(frozen=True)
-class ThreadSettings:
+class ThreadSettings(NamedTuple):
     template: str
     numbering: bool
     max_posts: int
     repo_url: str | None
 
 
-@dataclass(frozen=True)
-class XSettings:
+class XSettings(NamedTuple):
     api_url: str
     profile: str
 
 
-@dataclass(frozen=True)
-class GitSettings:
+class GitSettings(NamedTuple):
     commit: bool
     push: bool
     pull: bool
     author: str | None
 
 
-@dataclass(frozen=True)
-class Pricing:
+class Pricing(NamedTuple):
     post: float
     post_with_url: float
     media_metadata: float
@@ -58,14 +52,12 @@ class Pricing:
     read: float
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(NamedTuple):
     monthly_usd: float | None
     max_posts_per_thread: int | None
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     timezone: str
     schedule: Schedule
     thread: ThreadSettings
@@ -77,11 +69,8 @@ class Config:
 
     def as_template_context(self) -> dict[str, Any]:
         """The config as plain data for templates (no secrets live here)."""
-        from dataclasses import asdict
-
-        data = asdict(self)
-        data.pop("source")
-        return data
+        return {name: value._asdict() if hasattr(value, "_asdict") else value
+                for name, value in self._asdict().items() if name != "source"}
 
 
 Validator = Callable[[str, Any], Any]

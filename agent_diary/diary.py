@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .config import Config, default_config_text, load_config
 from .entry import Entry, parse_entry
@@ -20,8 +20,7 @@ PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
 _DATE_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.md")
 
 
-@dataclass(frozen=True)
-class Diary:
+class Diary(NamedTuple):
     """Every path of one diary repository, so tests can point it all at a temp dir."""
 
     root: Path

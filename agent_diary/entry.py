@@ -11,8 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import AgentDiaryError, InputError
 
@@ -23,15 +22,13 @@ _KEYS = ("title", "status", "template", "time", "tags", "media", "date", "tweet_
 _MEDIA_KEYS = ("path", "alt", "post")
 
 
-@dataclass(frozen=True)
-class MediaRef:
+class MediaRef(NamedTuple):
     path: str  # as written: relative to the entry's folder, or "/..." from the repo root
     alt: str | None = None
     post: int | None = None  # 1-based post number; None: the first post (or inline)
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     date: dt.date
     source: str  # the file, for messages
     title: str | None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import InputError
 
@@ -18,8 +18,7 @@ KINDS = {
 MAX_IMAGES_PER_POST = 4
 
 
-@dataclass(frozen=True)
-class MediaFile:
+class MediaFile(NamedTuple):
     kind: str
     size: int
 

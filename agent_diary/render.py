@@ -9,9 +9,8 @@ inline images are kept as media anchored at their offset in the block's text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .entry import Entry, MediaRef
 from .errors import InputError
@@ -22,13 +21,12 @@ if TYPE_CHECKING:
     from .config import Config
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """A run of text that stays together if it fits in a post."""
 
     text: str
     sep: str = "\n\n"  # what stands before it when it shares a post with the block before
-    media: tuple[tuple[int, MediaRef], ...] = field(default=())  # (offset in text, image)
+    media: tuple[tuple[int, MediaRef], ...] = ()  # (offset in text, image)
 
 
 Chunk = list[Block]

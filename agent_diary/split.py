@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .entry import MediaRef
 from .errors import InputError
@@ -19,8 +19,7 @@ from .render import Chunk
 from .twittertext import MAX_WEIGHTED_LENGTH, weighted_length
 
 
-@dataclass(frozen=True)
-class Post:
+class Post(NamedTuple):
     text: str
     media: tuple[MediaRef, ...] = ()
 

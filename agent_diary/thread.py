@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import Config
 from .diary import PACKAGED_TEMPLATES, Diary
@@ -19,27 +18,24 @@ from .twittertext import MAX_WEIGHTED_LENGTH, has_url, weighted_length
 from .twittertext import is_valid as is_valid_post
 
 
-@dataclass(frozen=True)
-class PostMedia:
+class PostMedia(NamedTuple):
     path: str  # relative to the repository root, POSIX separators
     alt: str | None
     file: MediaFile  # what the bytes are, for the upload
 
 
-@dataclass(frozen=True)
-class ThreadPost:
+class ThreadPost(NamedTuple):
     text: str
     weighted_length: int
     media: tuple[PostMedia, ...]
     has_url: bool
 
 
-@dataclass(frozen=True)
-class Thread:
+class Thread(NamedTuple):
     entry: Entry
     posts: tuple[ThreadPost, ...]
     estimated_cost_usd: float
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
     @property
     def date(self) -> dt.date:
