@@ -273,7 +273,7 @@ def test_stopped_midway_then_finished(repo: DiaryRepo, emulator: EmulatorHandle)
 
 
 def test_two_publishers_at_once_post_once(ready: DiaryRepo, emulator: EmulatorHandle) -> None:
-    emulator.fault(after="hold", hold=1.5)  # keep the first publisher busy on post 1
+    emulator.fault(after="hold", hold=4)  # keep the first publisher busy on post 1
     first = _start(ready, emulator)
     _wait_for(lambda: len(emulator.posts()) == 1)
     second = _start(ready, emulator)

@@ -66,7 +66,7 @@ def service_repo(repo: DiaryRepo) -> DiaryRepo:
 def test_an_entry_committed_before_its_time_is_posted_at_the_time(
         service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
     today = _today()
-    at = _at(4)
+    at = _at(8)
     configure(service_repo, at, poll="1h")  # only the daily job can post it
     service_repo.write(f"diary/{today}.md", thread_entry(2))
     service_repo.commit()
@@ -248,7 +248,7 @@ def test_today_is_the_configured_zones() -> None:
 def test_an_entry_time_overrides_the_daily_time(service_repo: DiaryRepo,
                                                 emulator: EmulatorHandle) -> None:
     today = _today()
-    at = _at(4)
+    at = _at(8)
     configure(service_repo, "23:59:59", poll="1h")
     service_repo.write(f"diary/{today}.md", thread_entry(1, time=f'"{at}"'))
     service_repo.commit()
