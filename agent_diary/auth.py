@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .errors import AccountError, InputError
+from .errors import AccountError, AgentDiaryError, InputError
 
 ENV_KEYS = {
     "consumer_key": "X_CONSUMER_KEY",
@@ -163,6 +164,19 @@ def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     if not isinstance(data, dict):
         raise InputError(f"{path} must map profile names to credentials")
     return data
+
+
+def profile_accounts(path: Path, who: Callable[[Credentials], Any]) -> list[str]:
+    """One line per profile: the account it posts as (`who` asks X), or why it cannot."""
+    lines = []
+    for name, values in sorted(read_profiles(path).items()):
+        try:
+            me = who(Credentials(**{key: values[key] for key in ENV_KEYS}))
+            lines.append(f"{name}: posts as @{me.username} (id {me.id})")
+        except (AgentDiaryError, KeyError, TypeError) as exc:
+            reason = exc.message if isinstance(exc, AgentDiaryError) else "incomplete"
+            lines.append(f"{name}: not usable: {reason}")
+    return lines
 
 
 def save_profile(path: Path, profile: str, credentials: Credentials, username: str) -> None:

@@ -123,7 +123,7 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
     if sandbox:
         from .sandbox import SANDBOX_CREDENTIALS, sandbox_emulator, write_timeline
 
-        folder = diary.state_dir / "sandbox"
+        folder = diary.sandbox_dir
         with sandbox_emulator(folder) as emulator:
             result = run(diary, config, date,
                          lambda: XClient(SANDBOX_CREDENTIALS, emulator.url, **options),
@@ -185,7 +185,7 @@ def _client_factory(stack: Any, sandbox: bool, redact: Any) -> Any:
         if sandbox:
             from .sandbox import SANDBOX_CREDENTIALS, sandbox_emulator
 
-            emulator = stack.enter_context(sandbox_emulator(diary.state_dir / "sandbox"))
+            emulator = stack.enter_context(sandbox_emulator(diary.sandbox_dir))
             return lambda: XClient(SANDBOX_CREDENTIALS, emulator.url, **options)
 
         def make() -> XClient:
@@ -246,17 +246,9 @@ def auth(ctx: click.Context, profile: str | None, show_status: bool) -> None:
     base = config.x.api_url
     path = accounts.credentials_path()
     if show_status:
-        profiles = accounts.read_profiles(path)
-        if not profiles:
-            click.echo(f"no profiles in {path}; run 'agent-diary auth'")
-        for name, values in sorted(profiles.items()):
-            try:
-                creds = accounts.Credentials(**{k: values[k] for k in accounts.ENV_KEYS})
-                me = XClient(creds, base, retry_delays=()).me()
-                click.echo(f"{name}: posts as @{me.username} (id {me.id})")
-            except (AgentDiaryError, KeyError, TypeError) as exc:
-                reason = exc.message if isinstance(exc, AgentDiaryError) else "incomplete"
-                click.echo(f"{name}: not usable: {reason}")
+        lines = accounts.profile_accounts(path, lambda creds: XClient(creds, base,
+                                                                      retry_delays=()).me())
+        click.echo("\n".join(lines) or f"no profiles in {path}; run 'agent-diary auth'")
         return
     profile = profile or config.x.profile
     key = os.environ.get("X_CONSUMER_KEY") or click.prompt(

@@ -39,6 +39,11 @@ class Diary(NamedTuple):
         """Per-clone state (journal, lock): inside .git, so never committed."""
         return git_dir(self.root) / "agent-diary"
 
+    @property
+    def sandbox_dir(self) -> Path:
+        """The sandbox's journal and emulator state, apart from the real ones."""
+        return self.state_dir / "sandbox"
+
     def candidates(self, date: dt.date) -> list[Path]:
         name = f"{date.isoformat()}.md"
         return [self.diary_dir / name, self.diary_dir / f"{date.year:04d}" / name]

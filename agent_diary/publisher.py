@@ -220,9 +220,9 @@ def _record(diary: Diary, config: Config, rel: str, state: JournalState, date: d
     return commit
 
 
-def _committed_thread(diary: Diary, config: Config, date: dt.date) -> Thread:
-    """The thread of a committed, ready, unposted entry; every refusal before the lock."""
-    rel = diary.rel(diary.entry_path(date))
+def _committed_thread(diary: Diary, config: Config, date: dt.date, rel: str) -> Thread:
+    """The thread of a committed, ready entry (and committed media): every refusal here
+    comes before any request."""
     state = gitstore.file_state(diary.root, rel)
     if state == "untracked":
         raise NothingToPost(f"{rel} is not committed (an untracked entry is a draft); "
@@ -247,7 +247,7 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
             should_stop: Callable[[], bool] = lambda: False,
             now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> PublishResult:
     """Post the entry for `date` exactly once (see the module docstring)."""
-    state_dir = diary.state_dir / "sandbox" if sandbox else diary.state_dir
+    state_dir = diary.sandbox_dir if sandbox else diary.state_dir
 
     def result(state: JournalState, already: bool, commit: str | None = None) -> PublishResult:
         assert state.complete is not None
@@ -266,7 +266,7 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
                 return result(state, already=True)
             return result(state, already=True,
                           commit=_record(diary, config, rel, state, date, journal))
-        thread = _committed_thread(diary, config, date)
+        thread = _committed_thread(diary, config, date, rel)
         if thread.entry.posted and not sandbox:
             ids = tuple(thread.entry.tweet_ids)
             return PublishResult(date, ids, "", True, sandbox)

@@ -174,7 +174,7 @@ class DiaryService:
                               f"({config.schedule.max_posts_per_day}) threads posted today; "
                               "anything else waits for tomorrow")
                 return
-            journal = Journal(journal_path(self.diary.state_dir / "sandbox" if self.sandbox
+            journal = Journal(journal_path(self.diary.sandbox_dir if self.sandbox
                                            else self.diary.state_dir, date)).state
             if journal.complete is not None and (journal.recorded or self.sandbox):
                 continue
