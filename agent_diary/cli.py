@@ -360,7 +360,10 @@ def _thread_as_text(thread: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The console script: map errors to the contract's exit codes."""
+    """The console script: map errors to the contract's exit codes. --debug only adds
+    tracebacks: scripts rely on the exit code either way."""
+    import traceback
+
     try:
         code = cli.main(args=argv, prog_name="agent-diary", standalone_mode=False)
     except click.exceptions.Abort:
@@ -370,14 +373,16 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         code = ExitCode.BAD_INPUT
     except AgentDiaryError as exc:
-        click.echo(f"error: {exc.message}", err=True)
         if _state["debug"]:
-            raise
+            traceback.print_exc()
+        click.echo(f"error: {exc.message}", err=True)
         code = exc.exit_code
     except Exception as exc:
         if _state["debug"]:
-            raise
+            traceback.print_exc()
+        hint = ("report it with the traceback above" if _state["debug"] else
+                "rerun with --debug for the traceback and report it")
         click.echo(f"internal error: {type(exc).__name__}: {exc}\nThis is a bug in "
-                   "agent-diary; rerun with --debug for the traceback and report it.", err=True)
+                   f"agent-diary; {hint}.", err=True)
         code = ExitCode.BUG
     sys.exit(int(code or 0))

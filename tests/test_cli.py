@@ -186,3 +186,37 @@ def test_repo_and_config_options(repo: DiaryRepo, tmp_path: Path) -> None:
 def test_help(command: list[str], tmp_path: Path) -> None:
     result = run_cli(*command, "--help", cwd=tmp_path)
     assert result.code == 0 and "Usage: agent-diary" in result.stdout
+
+
+def _planted_bug(tmp_path: Path) -> dict[str, str]:
+    """An environment whose `python -m agent_diary` hits an unexpected exception in
+    preview: a sitecustomize module replaces the thread builder (the only way to get a
+    bug into the real entry point that no fix elsewhere can take away)."""
+    folder = tmp_path / "planted"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(
+        "import agent_diary.thread\n\n\n"
+        "def build_thread(*args, **kwargs):\n"
+        "    raise RuntimeError('planted bug')\n\n\n"
+        "agent_diary.thread.build_thread = build_thread\n", encoding="utf-8")
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(folder),
+                                                        os.environ.get("PYTHONPATH")]))}
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_debug_adds_a_traceback_and_keeps_the_exit_code(repo: DiaryRepo, tmp_path: Path,
+                                                        debug: bool) -> None:
+    flag = ["--debug"] if debug else []
+    repo.write("config.yaml", "thread:\n  numbring: true\n")
+    bad_input = repo.run(*flag, "preview", "--date", "2026-11-28")
+    repo.write("config.yaml", "")
+    nothing = repo.run(*flag, "preview", "--date", "2026-01-02")
+    repo.entry("2026-11-28", "text\n")
+    bug = repo.run(*flag, "preview", "--date", "2026-11-28", env=_planted_bug(tmp_path))
+    for result, code, message in ((bad_input, 2, "unknown config key 'thread.numbring'"),
+                                  (nothing, 3, "diary/2026-01-02.md"),
+                                  (bug, 1, "RuntimeError: planted bug")):
+        assert result.code == code, result.stderr
+        assert message in result.stderr and result.stdout == ""
+        assert ("Traceback (most recent call last)" in result.stderr) is debug, result.stderr
+    assert "This is a bug in agent-diary" in bug.stderr
