@@ -12,6 +12,7 @@ RUN apt-get update \
 WORKDIR /opt/agent-diary
 COPY pyproject.toml README.md ./
 COPY agent_diary ./agent_diary
+# From the copied checkout, never by name: `agent-diary` on the index is another project.
 RUN pip install --no-cache-dir .
 
 USER agentdiary

@@ -25,7 +25,7 @@ REPO_OPTION_HELP = "The diary repository (default: the repository of the current
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="The settings file (default: config.yaml at the repository's top).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
-@click.version_option(package_name="agent-diary")
+@click.version_option(package_name="agent-diary-publisher")
 @click.pass_context
 def cli(ctx: click.Context, repo: Path | None, config_path: Path | None, debug: bool) -> None:
     """Publish a daily diary from a git repository to X as a thread, exactly once."""
