@@ -68,9 +68,18 @@ def _problem(response: Any) -> dict[str, Any]:
 
 
 def _describe(problem: dict[str, Any]) -> str:
-    parts = [str(problem.get(key)) for key in ("title", "detail") if problem.get(key)]
-    parts += [str(e.get("message")) for e in problem.get("errors", []) if isinstance(e, dict)]
-    return ": ".join(dict.fromkeys(parts)) or "no details"
+    """What X said, from the problem's title and detail and each of its `errors`: v1.1
+    items carry `message`, v2 items often only `detail` and `title` (X-API-NOTES.md)."""
+    parts = [str(problem[key]) for key in ("title", "detail") if problem.get(key)]
+    items = problem.get("errors")
+    for item in items if isinstance(items, list) else []:
+        said = next((item[key] for key in ("message", "detail", "title") if item.get(key)),
+                    None) if isinstance(item, dict) else item
+        if said:
+            parts.append(str(said))
+    # An empty or non-JSON body (an HTML 503 page) reaches here as {}.
+    return ": ".join(dict.fromkeys(parts)) or \
+        "X gave no reason (the body was empty, not JSON, or had no message)"
 
 
 def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: str,
