@@ -104,6 +104,17 @@ def run_checks(diary: Diary | None, config: Config | None, config_error: str | N
     return checks
 
 
+def server_time(header: str) -> dt.datetime | None:
+    """The time in an HTTP Date header, or None when it cannot be compared with ours:
+    unparsable, out of range, or without a zone (naive; RFC 5322 reads "-0000" as "zone
+    unknown" too), since guessing UTC could report a skew that is not there."""
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+    return when if when.utcoffset() is not None else None
+
+
 def _clock(base: str, now: dt.datetime) -> Check:
     import requests
 
@@ -115,7 +126,12 @@ def _clock(base: str, now: dt.datetime) -> Check:
     header = answer.headers.get("Date")
     if not header:
         return Check("clock", "skip", f"{base} sent no Date header to compare with")
-    server = email.utils.parsedate_to_datetime(header)
+    server = server_time(header)
+    if server is None:
+        return Check("clock", "warn", f"{base} sent a Date header without a usable time and "
+                                      f"zone ({header[:80]!r}), so the clocks were not "
+                                      "compared; if X answers 'Timestamp out of bounds', "
+                                      "set this machine's clock (NTP)")
     skew = (now - server).total_seconds()
     if abs(skew) > MAX_CLOCK_SKEW:
         return _fail("clock", f"this machine's clock is {abs(skew):.0f} s "

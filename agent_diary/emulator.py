@@ -38,6 +38,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def date_time_string(self, timestamp: float | None = None) -> str:
+        if timestamp is None and self.world.date_header is not None:
+            return self.world.date_header
         return super().date_time_string(time.time() + self.world.clock_offset
                                         if timestamp is None else timestamp)
 

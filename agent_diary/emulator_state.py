@@ -158,6 +158,8 @@ class World:
             self.account.username = saved.get("username", self.account.username)
             self.account.name = saved.get("name", self.account.name)
             self.next_id = int(data.get("next_id", FIRST_ID))
+        # The Date header as sent instead of the real one (doctor's tests: no zone, garbage).
+        self.date_header: str | None = None
 
     def save(self) -> None:
         if self.state_path is None:

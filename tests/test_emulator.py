@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import signal
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from requests_oauthlib import OAuth1
 
 from agent_diary.auth import Credentials
@@ -19,7 +22,7 @@ from agent_diary.emulator_state import x_text
 from agent_diary.errors import AccountError
 from agent_diary.xapi import XClient
 
-from .helpers import EmulatorHandle
+from .helpers import DiaryRepo, EmulatorHandle
 
 
 def client(emulator: EmulatorHandle, **override: str) -> XClient:
@@ -151,3 +154,44 @@ def test_pin_flow_single_post_and_media_endpoints(emulator: EmulatorHandle) -> N
     assert re.fullmatch(r"with an image https://t\.co/\w+", single["data"]["text"])
     assert emulator.world.snapshot()["media"][uploaded["id"]]["alt"] == "A"
     assert requests.get(emulator.url + "/2/tweets/1", auth=auth).status_code == 404
+
+
+# --- the Date header: doctor's clock check on a header it cannot compare --------------
+
+@pytest.mark.parametrize("header", [
+    "Sat, 28 Nov 2026 20:00:00",        # no zone at all
+    "Sat, 28 Nov 2026 20:00:00 -0000",  # RFC 5322: "no information about the zone"
+    "Sat, 28 Nov 2026 20:00:00 XYZ",    # a zone nobody knows
+    "garbage",
+    "Sat, 28 Nov 99999999999 20:00:00 GMT",
+])
+def test_doctor_does_not_compare_clocks_with_an_unusable_date(
+        repo: DiaryRepo, emulator: EmulatorHandle, header: str) -> None:
+    emulator.world.date_header = header
+    assert requests.get(emulator.url + "/2/users/me").headers["Date"] == header
+    repo.write(f"diary/{dt.datetime.now(dt.UTC).date()}.md", "A healthy entry.\n")
+    repo.commit()
+    result = repo.run("doctor", env=emulator.env())
+    assert result.code == 0, result.stdout + result.stderr
+    clock = next(line for line in result.stdout.splitlines() if " clock: " in line)
+    assert clock.startswith("WARN") and header in clock and "not compared" in clock
+    assert "Traceback" not in result.stderr
+
+
+def test_doctor_still_compares_a_date_in_gmt(repo: DiaryRepo,
+                                             emulator: EmulatorHandle) -> None:
+    emulator.world.date_header = "Sat, 28 Nov 2020 20:00:00 GMT"  # years behind
+    result = repo.run("doctor", env=emulator.env())
+    clock = next(line for line in result.stdout.splitlines() if " clock: " in line)
+    assert clock.startswith("FAIL") and "ahead of X's" in clock and "NTP" in clock
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.from_regex(
+    r"(Sat, )?[0-9]{1,12} (Nov|Feb|Xyz) [0-9]{1,12} [0-9]{1,3}:[0-9]{1,3}(:[0-9]{1,3})?"
+    r"( (GMT|UT|UTC|Z|EST|[+-][0-9]{4}|[A-Z]{1,4}))?", fullmatch=True)))
+def test_any_date_header_is_an_aware_time_or_none(header: str) -> None:
+    from agent_diary.doctor import server_time
+
+    when = server_time(header)
+    assert when is None or when.utcoffset() is not None
