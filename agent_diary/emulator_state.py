@@ -158,6 +158,12 @@ class World:
             self.account.username = saved.get("username", self.account.username)
             self.account.name = saved.get("name", self.account.name)
             self.next_id = int(data.get("next_id", FIRST_ID))
+        # GIF processing as X does it: this many STATUS answers say `in_progress` before
+        # the final state ("succeeded", or "failed" to test the refusal); X's
+        # `check_after_secs` is the delay it asks for (tests set 0 to stay fast).
+        self.gif_processing_checks = 0
+        self.gif_processing_result = "succeeded"
+        self.gif_check_after_secs = 1.0
         # The Date header as sent instead of the real one (doctor's tests: no zone, garbage).
         self.date_header: str | None = None
 
@@ -326,18 +332,36 @@ class World:
                                     "sha256": hashlib.sha256(content).hexdigest(),
                                     "data": base64.b64encode(content).decode(),
                                     "expires_at": now + MEDIA_LIFETIME, "alt": None,
-                                    "processing": "pending"}
+                                    "processing": "pending",
+                                    "checks": self.gif_processing_checks,
+                                    "checks_left": self.gif_processing_checks}
             self.save()
         return {"data": {"id": media_id, "expires_after_secs": MEDIA_LIFETIME,
-                         "processing_info": {"state": "pending", "check_after_secs": 1}}}
+                         "processing_info": {"state": "pending",
+                                             "check_after_secs": self.gif_check_after_secs}}}
 
     def upload_status(self, media_id: str) -> dict[str, Any]:
         with self.lock:
             item = self.media.get(media_id)
             if item is None:
                 raise ApiError(400, {"title": "Invalid Request", "detail": "unknown media id"})
-            item["processing"] = "succeeded"  # processed by the time anyone asks
-        return {"data": {"id": media_id, "processing_info": {"state": "succeeded"}}}
+            left = item.get("checks_left", 0)
+            if item.get("processing") in ("pending", "in_progress") and left > 0:
+                item["checks_left"] = left - 1
+                item["processing"] = "in_progress"
+                done = item["checks"] - left + 1
+                return {"data": {"id": media_id, "processing_info": {
+                    "state": "in_progress", "check_after_secs": self.gif_check_after_secs,
+                    "progress_percent": 100 * done // (item["checks"] + 1)}}}
+            if item.get("processing") in ("pending", "in_progress"):
+                item["processing"] = self.gif_processing_result
+            info: dict[str, Any] = {"state": item.get("processing", "succeeded")}
+            if info["state"] == "failed":
+                info.update(progress_percent=0, error={
+                    "code": 1, "name": "InvalidMedia", "message": "Unsupported video format"})
+            else:
+                info["progress_percent"] = 100
+        return {"data": {"id": media_id, "processing_info": info}}
 
     def expire_media(self) -> None:
         with self.lock:

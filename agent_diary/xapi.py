@@ -21,7 +21,10 @@ TWEEPY_HOST = "https://api.twitter.com"
 TIMELINE_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets"]
 MAX_RATE_LIMIT_WAIT = 60  # seconds; longer waits stop with exit 5 instead
 UPLOAD_CHUNK = 4 * 1024 * 1024  # bytes per append (X takes up to 5 MB)
-MAX_PROCESSING_CHECKS = 60
+# X asks to poll a GIF's STATUS, `check_after_secs` apart, until it succeeds or fails;
+# past this many seconds of asked-for waiting it is a temporary failure, not bad input.
+MAX_PROCESSING_WAIT = 600.0
+MIN_PROCESSING_CHECK = 1.0  # seconds each check counts for, so "0 s" cannot poll forever
 T = TypeVar("T")
 
 
@@ -80,6 +83,15 @@ def _describe(problem: dict[str, Any]) -> str:
     # An empty or non-JSON body (an HTML 503 page) reaches here as {}.
     return ": ".join(dict.fromkeys(parts)) or \
         "X gave no reason (the body was empty, not JSON, or had no message)"
+
+
+def _check_after(info: dict[str, Any]) -> float:
+    """The seconds X asks to wait before the next STATUS check (1 if it names none)."""
+    try:
+        delay = float(info.get("check_after_secs", 1))
+    except (TypeError, ValueError):
+        return 1.0
+    return delay if 0 <= delay < float("inf") else 1.0
 
 
 def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: str,
@@ -310,15 +322,24 @@ class XClient:
             "POST", f"/2/media/upload/{media_id}/finalize"))["data"]
         lifetime = float(body.get("expires_after_secs", 86400))
         info = body.get("processing_info")
-        for _ in range(MAX_PROCESSING_CHECKS):
-            if not info or info.get("state") not in ("pending", "in_progress"):
-                break
-            self._sleep(float(info.get("check_after_secs", 1)))
+        waited = 0.0
+        while isinstance(info, dict) and info.get("state") in ("pending", "in_progress"):
+            delay = _check_after(info)
+            waited += max(delay, MIN_PROCESSING_CHECK)
+            if waited > MAX_PROCESSING_WAIT:
+                progress = info.get("progress_percent")
+                raise TemporaryError(
+                    "X is still processing the GIF"
+                    f"{f' ({progress}% done)' if progress is not None else ''}, longer than "
+                    f"the {MAX_PROCESSING_WAIT:.0f} s agent-diary waits for it; rerun later")
+            self._sleep(delay)
             info = self._call(action, lambda: self._api(
                 "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id}))[
                 "data"].get("processing_info")
-        if info and info.get("state") != "succeeded":
-            reason = (info.get("error") or {}).get("message", info.get("state"))
+        if isinstance(info, dict) and info.get("state") != "succeeded":
+            error = info.get("error")
+            reason = (error.get("message") if isinstance(error, dict) else None) or \
+                info.get("state")
             raise InputError(f"X could not process the GIF ({reason}); check the file")
         return media_id, lifetime
 

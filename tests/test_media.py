@@ -206,3 +206,89 @@ def test_invalid_media_never_reaches_the_network(repo: DiaryRepo, emulator: Emul
     assert fragment in result.stderr and "diary/2026-11-28.md" in result.stderr
     assert emulator.requests() == 0
     assert git(repo.root, "status", "--porcelain", "diary/2026-11-28.md") == ""
+
+
+# --- GIF processing: X asks to poll STATUS while `pending`/`in_progress` ----------------
+
+@pytest.fixture
+def animated(repo: DiaryRepo) -> DiaryRepo:
+    repo.write("diary/media/anim.gif", GIF)
+    repo.write(f"diary/{DATE}.md", "Moving ![A tiny animation](media/anim.gif) picture.\n")
+    repo.commit()
+    return repo
+
+
+def test_a_gif_is_awaited_while_x_processes_it(animated: DiaryRepo,
+                                                emulator: EmulatorHandle) -> None:
+    emulator.world.gif_processing_checks = 70  # more than the old cap of 60 checks
+    emulator.world.gif_check_after_secs = 0
+    result = animated.run("publish", "--date", DATE, env=emulator.env())
+    assert result.code == 0, result.stderr
+    assert posted_media(emulator) == [[(sha(GIF), "A tiny animation")]]
+    assert emulator.count("GET /2/media/upload") == 71
+
+
+def test_a_gif_x_fails_to_process_is_bad_input(animated: DiaryRepo,
+                                               emulator: EmulatorHandle) -> None:
+    emulator.world.gif_processing_checks = 2
+    emulator.world.gif_processing_result = "failed"
+    emulator.world.gif_check_after_secs = 0
+    result = animated.run("publish", "--date", DATE, env=emulator.env())
+    assert result.code == 2, result.stderr
+    assert "X could not process the GIF (Unsupported video format)" in result.stderr
+    assert emulator.posts() == []
+
+
+def test_a_gif_still_processing_past_the_wait_is_temporary(animated: DiaryRepo,
+                                                           emulator: EmulatorHandle) -> None:
+    from agent_diary.xapi import MAX_PROCESSING_WAIT
+
+    # X asks for a longer wait than the whole budget: stop at once, without sleeping it.
+    emulator.world.gif_processing_checks = 1
+    emulator.world.gif_check_after_secs = MAX_PROCESSING_WAIT + 1
+    result = animated.run("publish", "--date", DATE, env=emulator.env())
+    assert result.code == 5, result.stderr
+    assert "X is still processing the GIF" in result.stderr and "rerun" in result.stderr
+    assert emulator.posts() == []
+    emulator.world.gif_processing_checks = 0
+    emulator.world.gif_check_after_secs = 0
+    rerun = animated.run("publish", "--date", DATE, env=emulator.env())
+    assert rerun.code == 0, rerun.stderr
+    assert len(emulator.posts()) == 1
+
+
+def _gif_client(emulator: EmulatorHandle, sleeps: list[float]):  # -> XClient
+    from agent_diary.auth import Credentials
+    from agent_diary.xapi import XClient
+
+    a = emulator.account
+    return XClient(Credentials(a.consumer_key, a.consumer_secret, a.access_token,
+                               a.access_token_secret), emulator.url, retry_delays=(),
+                   sleep=sleeps.append)
+
+
+def test_the_gif_wait_is_the_one_x_asks_for(emulator: EmulatorHandle) -> None:
+    from agent_diary.media import MediaFile
+
+    emulator.world.gif_processing_checks = 3
+    emulator.world.gif_check_after_secs = 2.5
+    sleeps: list[float] = []
+    media_id, _ = _gif_client(emulator, sleeps).upload(GIF, MediaFile("gif", len(GIF)))
+    assert sleeps == [2.5] * 4  # after FINALIZE's `pending`, then after each `in_progress`
+    assert emulator.world.snapshot()["media"][media_id]["processing"] == "succeeded"
+
+
+@pytest.mark.parametrize("check_after", [5.0, 0.0])
+def test_the_gif_wait_is_bounded(emulator: EmulatorHandle, check_after: float) -> None:
+    from agent_diary.errors import TemporaryError
+    from agent_diary.media import MediaFile
+    from agent_diary.xapi import MAX_PROCESSING_WAIT
+
+    emulator.world.gif_processing_checks = 10**6  # X never finishes
+    emulator.world.gif_check_after_secs = check_after
+    sleeps: list[float] = []
+    with pytest.raises(TemporaryError, match="X is still processing the GIF"):
+        _gif_client(emulator, sleeps).upload(GIF, MediaFile("gif", len(GIF)))
+    assert sum(sleeps) <= MAX_PROCESSING_WAIT
+    # A server asking for no wait at all is not polled forever either.
+    assert 0 < emulator.count("GET /2/media/upload") <= MAX_PROCESSING_WAIT
