@@ -270,22 +270,6 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
         with contextlib.suppress(BlockingIOError):
             wake_write.send(b"w")
 
-    for index, (diary, config) in enumerate(zip(diaries, configs, strict=True)):
-        prefix = f"diary{index}-"
-        service = DiaryService(diary, config, client_for(diary, config),
-                               logging.LoggerAdapter(logger, {"repo": diary.root.name}),
-                               sandbox=sandbox, should_stop=stop.is_set)
-        def schedule_at(when: dt.datetime, key: str, service: DiaryService = service) -> None:
-            one_offs.put((service, when, key))
-            wake()
-
-        service.schedule_at = schedule_at
-        service.announce()
-        scheduler.add_job(service.poll, daily_trigger(config), id=f"{prefix}daily")
-        scheduler.add_job(service.poll, IntervalTrigger(seconds=config.schedule.poll_seconds),
-                          id=f"{prefix}poll", next_run_time=dt.datetime.now(dt.UTC))
-        services.append(service)
-
     received: list[int] = []
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -294,10 +278,34 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
             os._exit(1)  # a second signal: at once; the journal keeps exactly-once
         received.append(signum)
 
+    # The handlers come first, before any request or job: a SIGTERM during the start-up
+    # request must stop the service cleanly (exit 0), not kill it.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     previous_fd = signal.set_wakeup_fd(wake_write.fileno(), warn_on_full_buffer=False)
-    scheduler.start()
+    finisher: threading.Thread | None = None
     try:
+        for index, (diary, config) in enumerate(zip(diaries, configs, strict=True)):
+            if received:
+                break  # signalled during start-up: take no work at all
+            prefix = f"diary{index}-"
+            service = DiaryService(diary, config, client_for(diary, config),
+                                   logging.LoggerAdapter(logger, {"repo": diary.root.name}),
+                                   sandbox=sandbox, should_stop=stop.is_set)
+
+            def schedule_at(when: dt.datetime, key: str,
+                            service: DiaryService = service) -> None:
+                one_offs.put((service, when, key))
+                wake()
+
+            service.schedule_at = schedule_at
+            services.append(service)
+            service.announce()
+            scheduler.add_job(service.poll, daily_trigger(config), id=f"{prefix}daily")
+            scheduler.add_job(service.poll,
+                              IntervalTrigger(seconds=config.schedule.poll_seconds),
+                              id=f"{prefix}poll", next_run_time=dt.datetime.now(dt.UTC))
+        if not received:
+            scheduler.start()
         while not received and not stop.is_set():
             select.select([wake_read], [], [])
             with contextlib.suppress(BlockingIOError):
@@ -311,10 +319,11 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
         stop.set()
         logger.info("stopping: no new work; waiting for a request in flight (a second "
                     "signal exits at once)", extra={"repo": "-"})
-        finisher = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
-                                    daemon=True)
-        finisher.start()
-        finisher.join(timeout=10)
+        if scheduler.running:
+            finisher = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
+                                        daemon=True)
+            finisher.start()
+            finisher.join(timeout=10)
     finally:
         signal.set_wakeup_fd(previous_fd)
         for sig, handler in previous.items():
@@ -323,7 +332,7 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
         wake_write.close()
         for service in services:
             service.write_state(stopped=True)
-    if finisher.is_alive():
+    if finisher is not None and finisher.is_alive():
         # A request still hangs past its own timeout: leave now; the journal records
         # that its outcome is unknown and the next start reconciles it.
         logger.warning("a request is still in flight; exiting anyway", extra={"repo": "-"})

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,16 +33,43 @@ def _at(seconds: float) -> str:
 
 
 class Service:
+    """`agent-diary run` in a subprocess; its log (stderr) is read as it comes, so a test
+    can wait for a definite line instead of sleeping."""
+
     def __init__(self, repo: DiaryRepo, emulator: EmulatorHandle, *args: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agent_diary", "run", *args], cwd=repo.root,
-            env={**os.environ, **emulator.env()}, stdout=subprocess.PIPE,
+            env={**os.environ, **emulator.env()}, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    @property
+    def err(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_log(self, fragment: str, timeout: float = 20.0) -> None:
+        def logged() -> bool:
+            assert self.process.poll() is None or fragment in self.err, self.err
+            return fragment in self.err
+
+        wait_for(logged, timeout)
+
+    def started(self) -> None:
+        """Wait for the start-up line: from then on a signal stops it cleanly."""
+        self.wait_for_log(" serving ")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> tuple[int, str]:
         self.process.send_signal(sig)
-        _, err = self.process.communicate(timeout=timeout)
-        return self.process.returncode, err
+        self.process.wait(timeout=timeout)
+        self._reader.join(timeout=timeout)
+        return self.process.returncode, self.err
 
 
 def wait_for(predicate, timeout: float = 20.0) -> None:
@@ -87,7 +115,9 @@ def test_committed_after_its_time_is_posted_at_the_next_poll_and_drafts_never(
         service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
     today = _today()
     configure(service_repo, "00:00")
-    service_repo.write(f"diary/{today - dt.timedelta(days=1)}.md", thread_entry(2))
+    # Worded apart from today's: X refuses a post identical to a recent one.
+    service_repo.write(f"diary/{today - dt.timedelta(days=1)}.md",
+                       thread_entry(2).replace("Post number", "Yesterday's post"))
     service_repo.commit()
     service = Service(service_repo, emulator)
     time.sleep(2.5)
@@ -129,10 +159,11 @@ def test_sigterm_exits_0_promptly_and_a_second_signal_at_once(
     configure(service_repo, "00:00")
     service_repo.commit()
     service = Service(service_repo, emulator)
-    wait_for(lambda: emulator.count("GET /2/users/me") == 1)
+    service.started()  # SIGTERM right after the start-up line
     started = time.monotonic()
     code, err = service.stop()
     assert code == 0 and time.monotonic() - started < 5, err
+    assert "Traceback" not in err and err.rstrip().endswith("stopped"), err
     # Busy in a long request: the first signal waits for it, the second exits at once.
     today = _today()
     service_repo.write(f"diary/{today}.md", thread_entry(2))
@@ -141,11 +172,37 @@ def test_sigterm_exits_0_promptly_and_a_second_signal_at_once(
     busy = Service(service_repo, emulator)
     wait_for(lambda: len(emulator.posts()) == 1)
     busy.process.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
+    busy.wait_for_log("stopping: no new work")
     assert busy.process.poll() is None  # still waiting for the request in flight
     started = time.monotonic()
     code, _ = busy.stop(signal.SIGTERM)
     assert code == 1 and time.monotonic() - started < 3
+
+
+def test_sigterm_during_the_start_up_request_stops_cleanly(
+        service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    """The earliest SIGTERM a test can aim at: while the start-up GET /2/users/me (the
+    service's very first request) is held by the emulator."""
+    today = _today()
+    configure(service_repo, "00:00")
+    entry = service_repo.write(f"diary/{today}.md", thread_entry(2))
+    service_repo.commit()
+    emulator.fault(method="GET", path="/2/users/me", delay=2)
+    service = Service(service_repo, emulator)
+    wait_for(lambda: emulator.count("GET /2/users/me") == 1)
+    code, err = service.stop()
+    assert code == 0, err
+    assert "Traceback" not in err and err.rstrip().endswith("stopped"), err
+    # It took no work after the signal: nothing posted, no journal, nothing recorded.
+    assert emulator.posts() == [] and emulator.count("POST /2/tweets") == 0
+    assert not list((service_repo.root / ".git/agent-diary").glob("**/*.jsonl"))
+    assert "tweet_ids" not in entry.read_text(encoding="utf-8")
+    assert service_repo.run("status", "--days", "1").stdout.splitlines()[-1] == \
+        "service: not running"
+    # The next start posts the entry exactly once.
+    again = Service(service_repo, emulator)
+    wait_for(lambda: "tweet_ids" in entry.read_text(encoding="utf-8"))
+    assert again.stop()[0] == 0 and len(emulator.posts()) == 2
 
 
 def test_a_billing_error_keeps_the_service_running(service_repo: DiaryRepo,
