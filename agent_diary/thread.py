@@ -10,9 +10,10 @@ from typing import Any, NamedTuple
 from .config import Config
 from .diary import PACKAGED_TEMPLATES, Diary
 from .entry import ALT_TEXT_MAX, Entry, MediaRef
-from .errors import InputError
+from .errors import AgentDiaryError, InputError
 from .media import MediaFile, check_post, inspect
 from .render import markdown_to_chunks, render_template
+from .repeats import find_repeats
 from .split import Post, split_into_posts
 from .twittertext import MAX_WEIGHTED_LENGTH, has_url, weighted_length
 from .twittertext import is_valid as is_valid_post
@@ -91,8 +92,11 @@ def estimate_cost(posts: tuple[ThreadPost, ...], config: Config) -> float:
     return round(total, 6)
 
 
-def build_thread(diary: Diary, config: Config, date: dt.date) -> Thread:
-    """The thread for `date`'s entry, fully validated; touches nothing."""
+def build_thread(diary: Diary, config: Config, date: dt.date, *,
+                 check_recent: bool = True) -> Thread:
+    """The thread for `date`'s entry, fully validated; touches nothing. With
+    `check_recent`, posts X would refuse as duplicates (of this thread's or of the
+    previous days' posts) are refused too."""
     entry = diary.load_entry(date)
     entry_file = diary.root / entry.source
     rendered = render_template(entry, config, diary.templates_dir, PACKAGED_TEMPLATES)
@@ -134,4 +138,46 @@ def build_thread(diary: Diary, config: Config, date: dt.date) -> Thread:
         thread_posts.append(ThreadPost(post.text, weighted_length(post.text), tuple(media),
                                        has_url(post.text)))
     final = tuple(thread_posts)
+    # A posted entry sends nothing more, so X has nothing to refuse.
+    if check_recent and not entry.posted:
+        _refuse_repeats(diary, config, entry, [post.text for post in final])
     return Thread(entry, final, estimate_cost(final, config), tuple(warnings))
+
+
+RECENT_DAYS = 7  # how far back a post X would call a duplicate is looked for
+
+
+def _recent_threads(diary: Diary, config: Config, date: dt.date,
+                    days: int) -> dict[dt.date, Thread]:
+    threads = {}
+    for back in range(1, days + 1):
+        day = date - dt.timedelta(days=back)
+        try:
+            # Not recursing: that day's own earlier days are not this thread's concern.
+            thread = build_thread(diary, config, day, check_recent=False)
+        except AgentDiaryError:
+            continue  # missing (a cheap path look-up) or broken: it posts nothing
+        if thread.entry.status != "draft":  # a draft is never posted
+            threads[day] = thread
+    return threads
+
+
+def earlier_posts(diary: Diary, config: Config, date: dt.date,
+                  days: int = RECENT_DAYS) -> dict[dt.date, list[str]]:
+    """The post texts of the ready and posted entries of the `days` dates before `date`;
+    dates without an entry, drafts and entries that do not build are left out."""
+    return {day: [post.text for post in thread.posts]
+            for day, thread in _recent_threads(diary, config, date, days).items()}
+
+
+def _refuse_repeats(diary: Diary, config: Config, entry: Entry, texts: list[str]) -> None:
+    threads = _recent_threads(diary, config, entry.date, RECENT_DAYS)
+    problems = find_repeats(
+        texts, {day: [post.text for post in thread.posts] for day, thread in threads.items()},
+        sources={day: thread.entry.source for day, thread in threads.items()})
+    if len(problems) == 1:
+        raise InputError(f"{entry.source}: {problems[0]}")
+    if problems:
+        listing = "\n".join(f"  - {p}" for p in problems)
+        raise InputError(f"{entry.source}: {len(problems)} posts X would refuse as "
+                         f"duplicates:\n{listing}")
