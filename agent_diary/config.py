@@ -264,7 +264,7 @@ def config_from_mapping(
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read `config.yaml` (a missing file means all defaults) and the environment."""
-    import yaml
+    from . import safeyaml
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -272,11 +272,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         return config_from_mapping({}, f"{path} (missing: defaults)", environ)
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}") from None
-    return config_from_mapping(raw, str(path), environ)
+    return config_from_mapping(safeyaml.load(text, str(path)), str(path), environ)
 
 
 def default_config_text() -> str:

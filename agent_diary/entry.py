@@ -84,17 +84,12 @@ def split_entry(text: str, source: str) -> tuple[str, str]:
 
 
 def _load_front_matter(yaml_text: str, source: str) -> dict[str, Any]:
-    import yaml
+    from . import safeyaml
 
-    try:
-        data = yaml.safe_load(yaml_text) if yaml_text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        # +2: the mark counts from 0, inside the front matter, below the opening '---'.
-        where = f" (line {mark.line + 2})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"{source}: the front matter is not valid YAML{where}: {problem}") \
-            from None
+    # Line 2 of the file: the front matter starts below its opening '---'.
+    data = safeyaml.load(yaml_text, source, first_line=2,
+                         what="the front matter is not valid YAML") \
+        if yaml_text.strip() else {}
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -198,7 +193,8 @@ def parse_entry(text: str, date: dt.date, source: str) -> Entry:
     media = _media_refs(data["media"], problems) if "media" in data else []
 
     tweet_ids = _as_str_list(data.get("tweet_ids", []))
-    if tweet_ids is None or not all(i.isdigit() for i in tweet_ids):
+    ids_valid = tweet_ids is not None and all(i.isdigit() for i in tweet_ids)
+    if not ids_valid:
         problems.append("key 'tweet_ids': expected a list of tweet IDs (digit strings); "
                         "it is written by agent-diary, never by hand")
         tweet_ids = []
@@ -210,6 +206,12 @@ def parse_entry(text: str, date: dt.date, source: str) -> Entry:
         problems.append("key 'posted_at': expected a UTC timestamp such as "
                         '"2026-11-28T18:30:04Z"; it is written by agent-diary, never by hand')
         posted_at = None
+    if posted_at is not None and ids_valid and not tweet_ids:
+        # Publishing reads "posted" as "these are the IDs": one without the other is a
+        # record that was edited by hand, and there is no thread to point to.
+        problems.append("keys 'posted_at' and 'tweet_ids': posted_at is set but tweet_ids "
+                        "is missing or empty; both are written by agent-diary, never by "
+                        "hand: restore tweet_ids, or remove posted_at to post the entry")
 
     if not body.strip():
         problems.append("the entry has no text after the front matter; write the day's "

@@ -75,6 +75,45 @@ def test_yaml_is_safe_loaded() -> None:
         parse("---\ntitle: !!python/object/apply:os.system ['echo hi']\n---\nBody\n")
 
 
+@pytest.mark.parametrize(("front", "fragment"), [
+    # Walking the aliases of six levels of nine would build a 3.7 MB message.
+    ('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+     + "".join(f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcde", "bcdef",
+                                                                        strict=True))
+     + "status: *f\n", "(line 2): YAML anchors (&a) are not allowed"),
+    ("title: x\ntags: [a]\nmedia: *m\n", "(line 4): YAML aliases (*m) are not allowed"),
+    ("title: 2026-02-30\n", "(line 2): '2026-02-30' is not a valid date"),
+    ("title: x\ndate: 2026-13-01\n", "(line 3): '2026-13-01' is not a valid date"),
+    ("title: x\ntags: [!!int x]\n", "(line 3): 'x' is not a valid !!int"),
+    ("tags: " + "[" * 5000 + "]" * 5000 + "\n",
+     "(line 2): lists and mappings nested more than 32 levels"),
+])
+def test_front_matter_yaml_limits(front: str, fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse(f"---\n{front}---\nBody\n")
+    assert info.value.message.startswith("diary/2026-11-28.md: the front matter is not "
+                                         "valid YAML (line ")
+    assert fragment in info.value.message and len(info.value.message) < 500
+
+
+@pytest.mark.parametrize("front", ['posted_at: "2026-11-28T18:30:04Z"\n',
+                                   'posted_at: "2026-11-28T18:30:04Z"\ntweet_ids: []\n'])
+def test_posted_at_without_tweet_ids_is_an_input_error(front: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse(f"---\n{front}---\nBody\n")
+    assert "'posted_at'" in info.value.message and "'tweet_ids'" in info.value.message
+    assert "written by agent-diary" in info.value.message
+
+
+def test_publish_refuses_posted_at_without_tweet_ids(repo, emulator) -> None:
+    repo.write("diary/2026-11-28.md", '---\nposted_at: "2026-11-28T18:30:04Z"\n---\nBody\n')
+    repo.commit()
+    result = repo.run("publish", "--date", "2026-11-28", env=emulator.env())
+    assert result.code == 2, result.stderr
+    assert "'posted_at'" in result.stderr and "'tweet_ids'" in result.stderr
+    assert emulator.requests() == 0
+
+
 def test_write_refuses_non_digit_ids() -> None:
     with pytest.raises(ValueError):
         with_tweet_ids("---\n---\nBody\n", ["12a"], "2026-11-28T00:00:00Z")

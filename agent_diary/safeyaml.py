@@ -1,0 +1,112 @@
+"""YAML from a repository or the credentials file, parsed so a commit cannot hurt us.
+
+`yaml.safe_load` builds no objects, but it still has three ways for untrusted text to do
+damage: anchors and aliases (a ~300-byte "billion laughs" front matter becomes hundreds
+of megabytes as soon as anything walks it, e.g. to print it in an error), unbounded
+nesting (a RecursionError, reported as a bug), and constructors that raise plain
+exceptions (`2026-02-30` is a ValueError from the timestamp constructor). Here aliases
+and anchors are refused, nesting is bounded, and every failure is an `InputError` that
+names the source and the line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+
+MAX_DEPTH = 32  # nested lists and mappings; no entry or config needs more than a few
+_SHOWN = 40  # characters of an offending value shown in a message
+
+
+class YAMLInputError(InputError):
+    """Text that is not valid (or not allowed) YAML; `line` is 1-based in the file."""
+
+    def __init__(self, message: str, line: int | None, problem: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.problem = problem
+
+
+class _Loader(yaml.SafeLoader):
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, f"YAML aliases (*{event.anchor}) are not allowed; write the "
+                "value out in full", event.start_mark)
+        if event.anchor is not None:
+            raise yaml.composer.ComposerError(
+                None, None, f"YAML anchors (&{event.anchor}) are not allowed (they only "
+                "serve aliases, which are refused); remove it", event.start_mark)
+        nested = isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent)
+        if nested and self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"lists and mappings nested more than {MAX_DEPTH} levels deep",
+                event.start_mark)
+        self._depth += nested
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= nested
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # Always deep: without aliases nothing is recursive, and a failure then happens
+        # inside the innermost node's call, so its mark is the line to report.
+        try:
+            return super().construct_object(node, deep=True)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # ValueError, KeyError, OverflowError…: the value is bad
+            raise yaml.constructor.ConstructorError(
+                None, None, _bad_value(node, exc), node.start_mark) from None
+
+
+def _bad_value(node: yaml.Node, exc: Exception) -> str:
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    if not isinstance(node, yaml.ScalarNode):
+        return f"not a valid {tag} ({type(exc).__name__})"
+    value = node.value if len(node.value) <= _SHOWN else node.value[:_SHOWN] + "…"
+    if tag == "!!timestamp":
+        return (f"{value!r} is not a valid date or time ({exc}); quote it if it is "
+                "meant as text")
+    return f"{value!r} is not a valid {tag} ({type(exc).__name__})"
+
+
+def _line_and_problem(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
+    """0-based line in `text` (None if unknown) and what is wrong, without the snippet."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        return text.count("\n", 0, exc.position), \
+            f"unacceptable character #x{exc.character:04x}: special characters are not allowed"
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context and not problem.startswith(("YAML ", "lists and")):
+        problem = f"{context}: {problem}"
+    return (mark.line if mark is not None else None), problem
+
+
+def load(text: str, source: str, *, first_line: int = 1,
+         what: str = "not valid YAML") -> Any:
+    """One YAML document of `text`, or `YAMLInputError` "{source}: {what} (line N): …".
+
+    `first_line` is the file's line number of the text's first line (2 for front matter
+    below its opening `---`).
+    """
+    try:
+        loader = _Loader(text)  # the reader checks every character here already
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        line, problem = _line_and_problem(exc, text)
+        line = None if line is None else line + first_line
+        where = f" (line {line})" if line is not None else ""
+        raise YAMLInputError(f"{source}: {what}{where}: {problem}", line, problem) from None

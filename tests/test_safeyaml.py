@@ -1,0 +1,130 @@
+"""YAML from a repository or the credentials file: no alias bombs, bounded depth, and
+every failure a YAML input error with its line (property-tested)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent_diary import safeyaml
+from agent_diary.config import config_from_mapping, load_config
+from agent_diary.entry import Entry, parse_entry
+from agent_diary.errors import InputError
+
+DATE = dt.date(2026, 11, 28)
+
+# ~300 bytes that expand to 9**8 strings when walked (the "billion laughs").
+BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{name}: &{name} [{','.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdefg", "bcdefgh", strict=True))
+
+
+def test_plain_yaml_loads() -> None:
+    assert safeyaml.load("a: [1, {b: x}]\nwhen: 2026-11-28\n", "t.yaml") == \
+        {"a": [1, {"b": "x"}], "when": dt.date(2026, 11, 28)}
+    assert safeyaml.load("", "t.yaml") is None
+
+
+def test_aliases_are_refused_with_their_line() -> None:
+    assert len(BOMB) < 400
+    with pytest.raises(InputError) as info:
+        safeyaml.load(BOMB, "config.yaml")
+    message = info.value.message
+    assert message.startswith("config.yaml: not valid YAML (line 1): ")
+    assert "YAML anchors (&a) are not allowed" in message and len(message) < 400
+    with pytest.raises(InputError) as info:
+        safeyaml.load("a: 1\nb: *a\n", "config.yaml")
+    assert "(line 2): YAML aliases (*a) are not allowed" in info.value.message
+    assert info.value.exit_code == 2
+
+
+def test_first_line_and_wording_for_front_matter() -> None:
+    with pytest.raises(InputError) as info:
+        safeyaml.load("title: x\ntags: *t\n", "diary/d.md", first_line=2,
+                      what="the front matter is not valid YAML")
+    assert info.value.message.startswith(
+        "diary/d.md: the front matter is not valid YAML (line 3): YAML aliases (*t)")
+    assert info.value.line == 3
+
+
+@pytest.mark.parametrize("text", ["[" * 5000 + "]" * 5000, "{a: " * 5000 + "}" * 5000,
+                                  "".join(f"{'  ' * i}k:\n" for i in range(5000)),
+                                  "".join(f"{'  ' * i}- \n" for i in range(5000))])
+def test_deep_nesting_is_an_input_error(text: str) -> None:
+    with pytest.raises(InputError, match=f"nested more than {safeyaml.MAX_DEPTH} levels"):
+        safeyaml.load(text, "config.yaml")
+    ok = "[" * safeyaml.MAX_DEPTH + "]" * safeyaml.MAX_DEPTH
+    assert safeyaml.load(ok, "config.yaml") is not None
+
+
+@pytest.mark.parametrize(("text", "line", "fragment"), [
+    ("title: ok\ndate: 2026-13-01\n", 2, "'2026-13-01' is not a valid date"),
+    ("title: 2026-02-30\n", 1, "quote it"),
+    ("a:\n  b: !!int x\n", 2, "'x' is not a valid !!int"),
+    ("a: !!float nope\n", 1, "!!float"),
+    ("a: !!bool maybe\n", 1, "!!bool"),
+    ("a: !!binary a\n", 1, "base64"),
+    ("a: !!python/object/apply:os.system [echo]\n", 1, "python/object"),
+    ("a: !!int 1" + "0" * 5000 + "\n", 1, "!!int"),
+    ("a: \x01\n", 1, "unacceptable character"),
+    ("a: 1\n---\nb: 2\n", 2, "single document"),
+    ("a: 1\n? [b, c]\n: 2\n", 2, "unhashable"),
+])
+def test_every_failure_is_an_input_error_with_its_line(text: str, line: int,
+                                                       fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        safeyaml.load(text, "config.yaml")
+    assert info.value.message.startswith(f"config.yaml: not valid YAML (line {line}): ")
+    assert fragment in info.value.message
+
+
+# --- properties: whatever the text, a result or an InputError, never another exception --
+
+_FRAGMENTS = ["a", "title", "status", "tags", "media", "tweet_ids", "posted_at", "date",
+              "time", "x", "api_url", "schedule", "thread", "timezone", "2026-02-30",
+              "2026-13-01", "2026-11-28", "18:30", "1e999", "0x1F", "0o17", "1_0", "-.inf",
+              ".nan", "~", "null", "yes", "!!int", "!!float", "!!bool", "!!binary",
+              "!!timestamp", "!!str", "!!set", "!!omap", "!!pairs", "!!map", "!!seq",
+              "!!python/name:os.system", "!foo", "&a", "*a", "<<", "?", ":", ": ", "-", "- ",
+              "[", "]", "{", "}", ",", "|", ">", "'", '"', "#", "%YAML 1.1", "---", "...",
+              "\n", "\n  ", "\n    ", " ", "\t", "\r\n", "\x00", "\x85", "\ufeff", "\ud800",
+              "é", "✓", "😀"]
+yaml_ish = st.one_of(
+    st.lists(st.sampled_from(_FRAGMENTS), max_size=30).map("".join),
+    st.text(max_size=80),
+    st.binary(max_size=80).map(lambda b: b.decode("utf-8", "replace")),
+    st.binary(max_size=80).map(lambda b: b.decode("latin-1")),
+)
+FAST = settings(max_examples=300, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(yaml_ish)
+def test_any_front_matter_is_an_entry_or_an_input_error(front: str) -> None:
+    try:
+        result = parse_entry(f"---\n{front}\n---\nBody\n", DATE, "diary/2026-11-28.md")
+    except InputError:
+        return
+    assert isinstance(result, Entry)
+
+
+@FAST
+@given(yaml_ish)
+def test_any_config_text_is_a_config_or_an_input_error(text: str) -> None:
+    with contextlib.suppress(InputError):
+        config_from_mapping(safeyaml.load(text, "config.yaml"), "config.yaml", environ={})
+
+
+@settings(max_examples=50, deadline=None)
+@given(yaml_ish)
+def test_any_config_file_is_a_config_or_an_input_error(tmp_path_factory, text: str) -> None:
+    path: Path = tmp_path_factory.mktemp("config") / "config.yaml"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    with contextlib.suppress(InputError):
+        load_config(path, environ={})
