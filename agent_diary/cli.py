@@ -298,10 +298,11 @@ def doctor(ctx: click.Context) -> None:
     except AgentDiaryError as exc:
         config_error = exc.message
     options = client_options_from(os.environ)
-    from .config import API_URL_ENV, DEFAULT_API_URL
+    from .config import environment_api_url
 
-    # Without a valid config, the environment's URL (as the config would have it).
-    base = config.x.api_url if config else os.environ.get(API_URL_ENV) or DEFAULT_API_URL
+    # Without a valid config, the environment's URL (as the config would have it); a
+    # malformed one stops here (exit 2), before any check would send a request to it.
+    base = config.x.api_url if config else environment_api_url(os.environ)
     checks = run_checks(diary, config, config_error, base,
                         lambda creds: XClient(creds, base, **options),
                         dt.datetime.now(dt.UTC))

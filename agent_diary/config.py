@@ -169,6 +169,80 @@ def _url(key: str, value: Any) -> str:
     return value.rstrip("/")
 
 
+def _url_problem(value: str) -> str | None:
+    """Why `value` is not a usable http(s) base URL (None: it is)."""
+    from urllib.parse import urlsplit
+
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+        return (f"it has no scheme; write it in full, e.g. \"http://{value}\" for a local "
+                f"emulator or \"https://{value}\"")
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https"):
+        return 'expected an http(s) URL, e.g. "https://api.x.com"'
+    if re.search(r"\s", value):
+        return "it contains white space"
+    if "@" in parts.netloc:
+        return ("it holds a user name or password (user:password@host); credentials never "
+                "go in the URL (the OAuth 1.0a keys are sent as headers): remove them")
+    if not parts.hostname:
+        return 'it has no host, e.g. "https://api.x.com"'
+    try:
+        parts.port  # noqa: B018 - the property raises on a bad port
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    return None
+
+
+def _shown(value: str) -> str:
+    """The URL for a message, with any user name or password left out."""
+    return re.sub(r"(://)[^/@]*@", r"\1…@", value)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _credentials_url(key: str, value: Any) -> str:
+    """A committed URL that receives the credentials: https, or http to this machine only,
+    so a commit cannot send the keys in clear text to any host it names."""
+    from urllib.parse import urlsplit
+
+    _check(isinstance(value, str), key, value, 'an https URL, e.g. "https://api.x.com"')
+    problem = _url_problem(value)
+    if problem is None and urlsplit(value).scheme.lower() == "http" \
+            and not _is_loopback(urlsplit(value).hostname or ""):
+        problem = ("plain http would send the credentials unencrypted; use https://, or "
+                   "http:// only to a loopback address (127.0.0.1, ::1, localhost). To "
+                   f"point this machine elsewhere, set {API_URL_ENV} instead")
+    if problem is not None:
+        raise InputError(f"config key '{key}': {_shown(value)!r} is not valid: {problem}")
+    return value.rstrip("/")
+
+
+def environment_api_url(environ: Mapping[str, str]) -> str:
+    """The base URL as the config would have it without a config: the environment's
+    (checked like any), else the default."""
+    value = environ.get(API_URL_ENV)
+    return _operator_url(f"{API_URL_ENV} (x.api_url)", value) if value else DEFAULT_API_URL
+
+
+def _operator_url(key: str, value: Any) -> str:
+    """The operator's own choice (the environment): any http(s) URL, still well formed."""
+    if not isinstance(value, str):
+        raise InputError(f"{key}: {value!r} is not valid: expected an http(s) URL")
+    problem = _url_problem(value)
+    if problem is not None:
+        raise InputError(f"{key}: {_shown(value)!r} is not valid: {problem}")
+    return value.rstrip("/")
+
+
 # key -> (default, validator). The order is the order `init` writes them in.
 SCHEMA: dict[str, tuple[Any, Validator]] = {
     "timezone": ("UTC", _timezone),
@@ -180,7 +254,7 @@ SCHEMA: dict[str, tuple[Any, Validator]] = {
     "thread.numbering": (False, _bool),
     "thread.max_posts": (25, _int_range(1, 100)),
     "thread.repo_url": (None, _optional(_url)),
-    "x.api_url": (DEFAULT_API_URL, _url),
+    "x.api_url": (DEFAULT_API_URL, _credentials_url),
     "x.profile": ("default", _text(r"[A-Za-z0-9_.-]+", 'a profile name, e.g. "default"')),
     "git.commit": (True, _bool),
     "git.push": (False, _bool),
@@ -242,9 +316,11 @@ def config_from_mapping(
         flat["x.api_url"] = environ[API_URL_ENV]
     values: dict[str, Any] = {}
     for key, (default, validate) in SCHEMA.items():
-        label = f"{API_URL_ENV} (x.api_url)" if key == "x.api_url" and environ.get(API_URL_ENV) \
-            else key
-        values[key] = validate(label, flat.get(key, default))
+        if key == "x.api_url" and environ.get(API_URL_ENV):
+            key_label, validate = f"{API_URL_ENV} (x.api_url)", _operator_url
+        else:
+            key_label = key
+        values[key] = validate(key_label, flat.get(key, default))
     return Config(
         timezone=values["timezone"],
         schedule=Schedule(values["schedule.time"], values["schedule.poll"],

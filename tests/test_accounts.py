@@ -221,6 +221,16 @@ def test_doctor_checks_todays_template_and_config(healthy: DiaryRepo,
     assert bad.code == 2 and "numbring" in _line(bad, "config")
 
 
+def test_doctor_with_an_api_url_without_scheme(healthy: DiaryRepo,
+                                               emulator: EmulatorHandle) -> None:
+    for cwd in (healthy.root, healthy.root.parent):  # a repository, and none at all
+        result = run_cli("doctor", cwd=cwd,
+                         env=emulator.env(AGENT_DIARY_X_API_URL="127.0.0.1:18765"))
+        assert result.code == 2, result.stdout + result.stderr
+        assert "AGENT_DIARY_X_API_URL" in result.stderr and "no scheme" in result.stderr
+        assert "internal error" not in result.stderr
+
+
 def test_doctor_outside_a_repository(tmp_path: Path, emulator: EmulatorHandle) -> None:
     result = run_cli("doctor", cwd=tmp_path, env=emulator.env())
     assert result.code == 2 and "not inside a git repository" in _line(result, "repository")

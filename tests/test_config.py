@@ -86,3 +86,53 @@ def test_durations_and_yaml_errors(tmp_path: Path) -> None:
     bad.write_bytes(b"timezone: \xff\n")
     with pytest.raises(InputError, match="not UTF-8"):
         load_config(bad, environ={})
+
+
+def test_yaml_limits_in_config(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("thread: &t\n  numbering: true\ngit: *t\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_config(path, environ={})
+    assert info.value.message.startswith(f"{path}: not valid YAML (line 1): YAML anchors (&t)")
+    path.write_text("timezone: UTC\nthread: {max_posts: !!int x}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\(line 2\): 'x' is not a valid !!int"):
+        load_config(path, environ={})
+
+
+@pytest.mark.parametrize("url", [
+    "https://api.x.com", "https://api.x.com:8443/base", "http://127.0.0.1:18765",
+    "http://127.9.9.9", "http://[::1]:8765", "http://localhost:8765", "HTTP://LOCALHOST",
+])
+def test_api_urls_that_may_receive_credentials(url: str) -> None:
+    assert config_from_mapping({"x": {"api_url": url}}, environ={}).x.api_url == url
+
+
+@pytest.mark.parametrize(("url", "fragments"), [
+    ("http://api.x.com", ["'x.api_url'", "plain http", "https://", "loopback"]),
+    ("http://192.168.1.5:8765", ["'x.api_url'", "plain http", "AGENT_DIARY_X_API_URL"]),
+    ("http://127.0.0.1.evil.example", ["'x.api_url'", "plain http"]),
+    ("https://user:pw@api.x.com", ["'x.api_url'", "user name or password"]),
+    ("127.0.0.1:18765", ["'x.api_url'", "no scheme", "http://127.0.0.1:18765"]),
+    ("api.x.com", ["'x.api_url'", "no scheme", "https://api.x.com"]),
+    ("ftp://x", ["'x.api_url'", "https://api.x.com"]),
+    ("https://", ["'x.api_url'", "no host"]),
+    ("https://api.x.com:99999", ["'x.api_url'", "port"]),
+    ("https://api.x.com/ x", ["'x.api_url'"]),
+    (3, ["'x.api_url'"]),
+])
+def test_api_urls_that_must_not_receive_credentials(url, fragments: list[str]) -> None:
+    with pytest.raises(InputError) as info:
+        config_from_mapping({"x": {"api_url": url}}, environ={})
+    for fragment in fragments:
+        assert fragment in info.value.message
+    assert "pw" not in info.value.message.replace("user name or password", "")
+
+
+def test_the_environment_may_choose_plain_http_to_another_host() -> None:
+    environ = {"AGENT_DIARY_X_API_URL": "http://emulator.internal:8765/"}
+    assert config_from_mapping({}, environ=environ).x.api_url == "http://emulator.internal:8765"
+    for bad, fragment in [("127.0.0.1:18765", "no scheme"), ("ftp://host", "http(s)"),
+                          ("http://u:p@host", "user name or password")]:
+        with pytest.raises(InputError) as info:
+            config_from_mapping({}, environ={"AGENT_DIARY_X_API_URL": bad})
+        assert "AGENT_DIARY_X_API_URL" in info.value.message and fragment in info.value.message
