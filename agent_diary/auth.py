@@ -1,4 +1,5 @@
-"""OAuth 1.0a credentials: from the environment, or from the credentials file.
+"""OAuth 1.0a credentials, key by key: an X_* variable that is set wins, the credentials
+file's profile fills in the rest.
 
 The file lives outside any repository (`~/.config/agent-diary/credentials.yaml`, or under
 `$XDG_CONFIG_HOME`), mode 0600, one mapping per profile. A file inside a git work tree,
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AccountError, AgentDiaryError, InputError
+from .errors import AccountError, AgentDiaryError, InputError, TemporaryError
 
 ENV_KEYS = {
     "consumer_key": "X_CONSUMER_KEY",
@@ -65,39 +67,60 @@ def check_credentials_file(path: Path) -> None:
 
 def load_credentials(profile: str = "default", environ: Mapping[str, str] | None = None,
                      path: Path | None = None) -> Credentials:
-    """The four OAuth 1.0a strings: all four from X_* variables, else the file's profile."""
+    """The four OAuth 1.0a strings, key by key: a set X_* variable wins, the file's profile
+    fills in the rest, so `export X_CONSUMER_KEY=… X_CONSUMER_SECRET=…`, `auth`, `publish`
+    works in one shell. With all four variables set the file is not read at all."""
     environ = os.environ if environ is None else environ
-    from_env = {key: environ.get(name, "") for key, name in ENV_KEYS.items()}
-    if all(from_env.values()):
-        return Credentials(**from_env, source="environment")
-    if any(from_env.values()):
-        missing = ", ".join(ENV_KEYS[k] for k, v in from_env.items() if not v)
-        raise AccountError(f"X credentials are partly set in the environment: {missing} "
-                           "missing; set all four X_* variables, or none to use the "
-                           "credentials file")
+    values = {key: environ.get(name, "") for key, name in ENV_KEYS.items()}
+    if all(values.values()):
+        return Credentials(**values, source="environment")
+    from_env = any(values.values())
     path = path or credentials_path(environ)
     if not path.exists():
-        raise AccountError(
-            "no X credentials: set X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN and "
-            f"X_ACCESS_TOKEN_SECRET, or write {path} with 'agent-diary auth'; to try "
-            "everything without an account, use --sandbox")
+        if not from_env:
+            raise AccountError(
+                "no X credentials: set X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN and "
+                f"X_ACCESS_TOKEN_SECRET, or write {path} with 'agent-diary auth'; to try "
+                "everything without an account, use --sandbox")
+        raise _incomplete(values, f"there is no credentials file {path} to fill them in")
     check_credentials_file(path)
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise InputError(f"{path} is not valid YAML; rewrite it with 'agent-diary auth'") \
-            from None
+    data = _read_file(path)
     entry = data.get(profile) if isinstance(data, dict) else None
     if not isinstance(entry, dict):
-        raise AccountError(f"{path} has no profile '{profile}'; run 'agent-diary auth "
-                           f"--profile {profile}' or set x.profile")
-    missing = [key for key in ENV_KEYS if not isinstance(entry.get(key), str) or not entry[key]]
-    if missing:
-        raise AccountError(f"{path}, profile '{profile}': missing {', '.join(missing)}; "
-                           "run 'agent-diary auth' again")
-    return Credentials(**{key: entry[key] for key in ENV_KEYS}, source=f"{path} ({profile})")
+        raise _incomplete(values, f"{path} has no profile '{profile}'; run 'agent-diary "
+                                  f"auth --profile {profile}' or set x.profile")
+    for key, value in entry.items():
+        if key in values and not values[key] and isinstance(value, str):
+            values[key] = value
+    if not all(values.values()):
+        raise _incomplete(values, f"{path} (profile '{profile}') has no "
+                                  f"{', '.join(k for k, v in values.items() if not v)}; run "
+                                  "'agent-diary auth' again")
+    return Credentials(**values, source=f"{'environment + ' if from_env else ''}{path} "
+                                        f"({profile})")
+
+
+def _incomplete(values: dict[str, str], where: str) -> AccountError:
+    """Keys in neither place: name each variable, and why the file did not fill it in."""
+    missing = [ENV_KEYS[key] for key, value in values.items() if not value]
+    return AccountError(f"X credentials incomplete: {', '.join(missing)} missing, and {where}")
+
+
+def _read_file(path: Path) -> Any:
+    """The credentials file's YAML, after `check_credentials_file`."""
+    from . import safeyaml
+
+    advice = "move it aside and run 'agent-diary auth' again"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text; {advice}") from None
+    try:
+        return safeyaml.load(text, str(path))
+    except safeyaml.YAMLInputError as exc:
+        # Only the line: YAML's own description may quote part of a secret.
+        where = f" (line {exc.line})" if exc.line is not None else ""
+        raise InputError(f"{path} is not valid YAML{where}; {advice}") from None
 
 
 # --- the PIN flow and writing the file ------------------------------------------------
@@ -111,24 +134,69 @@ class PendingAuthorization:
     token_secret: str = field(repr=False)
 
 
-def _oauth_error(action: str, exc: Exception) -> AccountError:
-    text = str(exc)
-    status = "401" if "401" in text else "an error"
-    return AccountError(f"X answered {status} while {action}; check that X_CONSUMER_KEY and "
-                        "X_CONSUMER_SECRET are the app's API Key and Secret (not its OAuth "
-                        "2.0 Client ID), and that the PIN was typed as shown")
+def _oauth_error(action: str, url: str, exc: Exception, consumer_key: str,
+                 pin_asked: bool) -> AgentDiaryError:
+    """What went wrong in a PIN-flow request, by what happened (not by its text)."""
+    import requests
+    from requests_oauthlib.oauth1_session import TokenRequestDenied
+
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+        return TemporaryError(f"could not reach {url} while {action} ({type(exc).__name__}); "
+                              "check the network and the API URL (x.api_url or "
+                              "AGENT_DIARY_X_API_URL), then rerun")
+    if isinstance(exc, requests.RequestException):
+        return TemporaryError(f"no usable answer from {url} while {action} "
+                              f"({type(exc).__name__}); rerun later")
+    if not isinstance(exc, TokenRequestDenied):  # a 2xx answer that holds no token
+        return TemporaryError(f"{url} answered without a token while {action}; is it X's "
+                              "API (x.api_url, AGENT_DIARY_X_API_URL)? Rerun later")
+    from .xapi import map_http_error
+
+    problem = _json_object(exc.response)
+    codes = {e.get("code") for e in problem.get("errors", []) if isinstance(e, dict)}
+    if exc.status_code == 401 and 135 not in codes:  # 135: the clock, mapped below
+        return AccountError(_unauthorized(action, consumer_key, pin_asked))
+    return map_http_error(exc.status_code, problem, exc.response.headers, action, time.time())
+
+
+def _json_object(response: Any) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _unauthorized(action: str, consumer_key: str, pin_asked: bool) -> str:
+    from .doctor import looks_like_client_id
+
+    trap = ""
+    if looks_like_client_id(consumer_key):
+        trap = " The consumer key given is an OAuth 2.0 Client ID, not the app's API Key."
+    elif consumer_key.startswith("xai-"):
+        trap = (" The consumer key given is an xAI (Grok API) key from console.x.ai, a "
+                "different product from X's developer platform.")
+    pin = (" Then check that the PIN was typed as shown; each PIN works once, so run "
+           "'agent-diary auth' again for a new one.") if pin_asked else ""
+    return (f"X answered 401 Unauthorized while {action}.{trap} X_CONSUMER_KEY and "
+            "X_CONSUMER_SECRET must be the app's API Key and Secret ('Keys and tokens', "
+            "Consumer Keys, at console.x.com), not its OAuth 2.0 Client ID and Secret; keys "
+            f"starting with xai- are xAI's, not X's.{pin}")
 
 
 def start_authorization(base_url: str, consumer_key: str,
                         consumer_secret: str) -> PendingAuthorization:
     """Step 1: a request token (callback `oob`) and the URL where the PIN is shown."""
+    import requests
     from requests_oauthlib import OAuth1Session
 
     session = OAuth1Session(consumer_key, client_secret=consumer_secret, callback_uri="oob")
+    url = f"{base_url}/oauth/request_token"
     try:
-        token = session.fetch_request_token(f"{base_url}/oauth/request_token", timeout=30)
-    except Exception as exc:  # requests_oauthlib raises several kinds; all mean "refused"
-        raise _oauth_error("asking for a request token", exc) from None
+        token = session.fetch_request_token(url, timeout=30)
+    except (requests.RequestException, ValueError) as exc:  # ValueError: requests_oauthlib's
+        raise _oauth_error("asking for a request token", url, exc, consumer_key,
+                           pin_asked=False) from None
     return PendingAuthorization(session.authorization_url(f"{base_url}/oauth/authorize"),
                                 token["oauth_token"], token["oauth_token_secret"])
 
@@ -136,15 +204,18 @@ def start_authorization(base_url: str, consumer_key: str,
 def finish_authorization(base_url: str, consumer_key: str, consumer_secret: str,
                          pending: PendingAuthorization, pin: str) -> Credentials:
     """Step 2: exchange the PIN for the account's access token pair (they do not expire)."""
+    import requests
     from requests_oauthlib import OAuth1Session
 
     session = OAuth1Session(consumer_key, client_secret=consumer_secret,
                             resource_owner_key=pending.token,
                             resource_owner_secret=pending.token_secret, verifier=pin.strip())
+    url = f"{base_url}/oauth/access_token"
     try:
-        tokens = session.fetch_access_token(f"{base_url}/oauth/access_token", timeout=30)
-    except Exception as exc:
-        raise _oauth_error("exchanging the PIN for an access token", exc) from None
+        tokens = session.fetch_access_token(url, timeout=30)
+    except (requests.RequestException, ValueError) as exc:
+        raise _oauth_error("exchanging the PIN for an access token", url, exc, consumer_key,
+                           pin_asked=True) from None
     return Credentials(consumer_key, consumer_secret, tokens["oauth_token"],
                        tokens["oauth_token_secret"], source="auth")
 
@@ -154,13 +225,7 @@ def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     if not path.exists():
         return {}
     check_credentials_file(path)
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise InputError(f"{path} is not valid YAML; move it aside and run "
-                         "'agent-diary auth' again") from None
+    data = _read_file(path) or {}
     if not isinstance(data, dict):
         raise InputError(f"{path} must map profile names to credentials")
     return data

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import requests
 import yaml
 
 from agent_diary.auth import load_credentials
-from agent_diary.errors import AccountError
+from agent_diary.errors import AccountError, InputError
 
 from .helpers import DiaryRepo, EmulatorHandle, Result, git, run_cli, thread_entry
 
@@ -109,8 +110,10 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("setup", "fragment"), [
     ("readable", "chmod 600"),
     ("in_git", "inside the git work tree"),
-    ("missing_key", "missing access_token_secret"),
+    ("missing_key", "has no access_token_secret"),
+    ("missing_key", "X_ACCESS_TOKEN_SECRET missing"),
     ("partial_env", "X_ACCESS_TOKEN_SECRET missing"),
+    ("partial_env", "there is no credentials file"),
     ("absent", "agent-diary auth"),
     ("no_profile", "no profile 'default'"),
 ])
@@ -136,6 +139,126 @@ def test_unsafe_or_incomplete_credentials_are_refused(tmp_path: Path, setup: str
         load_credentials(environ=environ)
     assert fragment in info.value.message and info.value.exit_code == 4
     assert "cs" not in info.value.message.split() and "ats" not in info.value.message
+
+
+def test_credentials_key_by_key(tmp_path: Path) -> None:
+    path = tmp_path / "agent-diary" / "credentials.yaml"
+    _write_credentials(path)
+    environ = {"XDG_CONFIG_HOME": str(tmp_path), "X_CONSUMER_KEY": "a", "X_CONSUMER_SECRET": "b"}
+    mixed = load_credentials(environ=environ)
+    assert (mixed.consumer_key, mixed.consumer_secret, mixed.access_token,
+            mixed.access_token_secret) == ("a", "b", "at", "ats")
+    assert mixed.source == f"environment + {path} (default)"
+    _write_credentials(path, access_token="")
+    with pytest.raises(AccountError) as info:
+        load_credentials(environ=environ)
+    assert "X_ACCESS_TOKEN missing" in info.value.message
+    assert "has no access_token" in info.value.message and "X_CONSUMER" not in info.value.message
+    # Unsafe files are refused even when the environment supplies part of the four.
+    _write_credentials(path, mode=0o640)
+    with pytest.raises(AccountError, match="chmod 600"):
+        load_credentials(environ=environ)
+
+
+def test_all_four_variables_do_not_read_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "agent-diary" / "credentials.yaml"
+    path.parent.mkdir()
+    path.write_text("not: [valid", encoding="utf-8")
+    path.chmod(0o644)
+    environ = {"XDG_CONFIG_HOME": str(tmp_path), "X_CONSUMER_KEY": "a",
+               "X_CONSUMER_SECRET": "b", "X_ACCESS_TOKEN": "c", "X_ACCESS_TOKEN_SECRET": "d"}
+    assert load_credentials(environ=environ).source == "environment"
+
+
+def test_consumer_pair_in_the_environment_then_auth_then_publish(
+        repo: DiaryRepo, emulator: EmulatorHandle, tmp_path: Path) -> None:
+    """The documented first run: export the app's key pair, authorize, publish."""
+    home = tmp_path / "config-home"
+    assert authorize(emulator, repo.root, home).code == 0
+    repo.write("diary/2026-11-28.md", thread_entry(2))
+    repo.commit()
+    env = {**_env_without_credentials(emulator, home),
+           "X_CONSUMER_KEY": emulator.account.consumer_key,
+           "X_CONSUMER_SECRET": emulator.account.consumer_secret}
+    result = repo.run("publish", "--date", "2026-11-28", env=env)
+    assert result.code == 0, result.stderr
+    assert len(emulator.posts()) == 2
+    no_secrets(emulator, result)
+
+
+def test_credentials_file_yaml_limits(tmp_path: Path) -> None:
+    path = tmp_path / "agent-diary" / "credentials.yaml"
+    path.parent.mkdir()
+    path.write_text("default: &d\n  consumer_key: s3cret-key\nwork: *d\n", encoding="utf-8")
+    path.chmod(0o600)
+    with pytest.raises(InputError) as info:
+        load_credentials(environ={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert f"{path} is not valid YAML (line 1)" in info.value.message
+    assert "s3cret" not in info.value.message
+    path.write_text("default:\n  consumer_key: !!int s3cret\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_credentials(environ={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert "(line 2)" in info.value.message and "s3cret" not in info.value.message
+
+
+# --- auth: what went wrong, by what happened -------------------------------------------
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _auth_without_pin(emulator: EmulatorHandle, cwd: Path, home: Path,
+                      **env: str) -> Result:
+    """`agent-diary auth` that fails before it asks for a PIN (stdin is empty)."""
+    full = {**_env_without_credentials(emulator, home),
+            "X_CONSUMER_KEY": emulator.account.consumer_key,
+            "X_CONSUMER_SECRET": emulator.account.consumer_secret, **env}
+    process = subprocess.run([sys.executable, "-m", "agent_diary", "auth"], cwd=cwd, env=full,
+                             input="", capture_output=True, text=True, timeout=120)
+    return Result(process.returncode, process.stdout, process.stderr)
+
+
+def test_auth_when_x_cannot_be_reached(tmp_path: Path, emulator: EmulatorHandle) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    result = _auth_without_pin(emulator, tmp_path, tmp_path / "home",
+                               AGENT_DIARY_X_API_URL=url)
+    assert result.code == 5, result.stderr
+    assert f"could not reach {url}/oauth/request_token" in result.stderr
+    assert "X_CONSUMER_KEY" not in result.stderr and "Traceback" not in result.stderr
+    emulator.fault(method="POST", path="/oauth/request_token", after="drop")
+    dropped = _auth_without_pin(emulator, tmp_path, tmp_path / "home")
+    assert dropped.code == 5 and f"{emulator.url}/oauth/request_token" in dropped.stderr
+
+
+def test_auth_with_a_wrong_consumer_key(tmp_path: Path, emulator: EmulatorHandle) -> None:
+    result = _auth_without_pin(emulator, tmp_path, tmp_path / "home",
+                               X_CONSUMER_SECRET="not-the-secret")
+    assert result.code == 4, result.stderr
+    message = result.stderr
+    assert "401" in message and "API Key and Secret" in message
+    assert "OAuth 2.0 Client ID" in message and "xai-" in message
+    assert "PIN" not in message and "not-the-secret" not in message
+    client_id = _auth_without_pin(emulator, tmp_path, tmp_path / "home",
+                                  X_CONSUMER_KEY=_client_id())
+    assert client_id.code == 4 and "is an OAuth 2.0 Client ID" in client_id.stderr
+
+
+@pytest.mark.parametrize(("fault", "code", "fragment"), [
+    ({"preset": "credits"}, 4, "402 Payment Required"),
+    ({"preset": "unavailable"}, 5, "503"),
+    ({"preset": "rate_limit"}, 5, "rate-limited"),
+    ({"preset": "clock"}, 4, "clock is wrong"),
+])
+def test_auth_maps_other_answers_like_the_api_client(tmp_path: Path, emulator: EmulatorHandle,
+                                                     fault: dict, code: int,
+                                                     fragment: str) -> None:
+    emulator.fault(method="POST", path="/oauth/request_token", **fault)
+    result = _auth_without_pin(emulator, tmp_path, tmp_path / "home")
+    assert result.code == code, result.stderr
+    assert fragment in result.stderr and "asking for a request token" in result.stderr
+    assert "PIN" not in result.stderr and "X_CONSUMER_KEY" not in result.stderr
 
 
 # --- doctor ---------------------------------------------------------------------------
@@ -243,7 +366,9 @@ def test_a_thread_over_the_monthly_budget_is_refused_before_any_request(
         repo: DiaryRepo, emulator: EmulatorHandle) -> None:
     repo.write("config.yaml", "budget:\n  monthly_usd: 0.50\n")
     repo.write("diary/2026-11-27.md", thread_entry(2))  # two posts with URLs: $0.40
-    repo.write("diary/2026-11-28.md", thread_entry(2, title="Next"))
+    # Other words: X (and publish) refuse a post identical to one of the days before.
+    repo.write("diary/2026-11-28.md",
+               thread_entry(2, title="Next").replace("Post number", "Next day's post"))
     repo.commit()
     first = repo.run("publish", "--date", "2026-11-27", env=emulator.env())
     assert first.code == 0, first.stderr
