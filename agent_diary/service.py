@@ -7,7 +7,9 @@ one-off job for an entry whose own `time:` is later. Every job runs the same `po
 it looks only at the dates that can be due (today, and `schedule.catch_up_days` back,
 oldest first), and publishes through the same exactly-once publisher and lock as
 `publish`. Errors never stop the service: account errors are logged once a day and
-retried at the next poll, temporary ones are retried at the next poll.
+retried at the next poll, temporary ones are retried at the next poll; an input error or
+an unexpected exception (a bug: with its traceback) is logged once a day per date, and the
+date is tried again at each poll.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from .publisher import journal_path, publish
 from .xapi import XClient
 
 STATE_FILE = "service.json"
+BUG_ADVICE = ("(a bug in agent-diary; please report it with this traceback); the service "
+              "keeps running, tries again at each poll and logs this once a day")
 
 
 def time_of_day(text: str) -> dt.time:
@@ -122,12 +126,12 @@ class DiaryService:
         temp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(temp, path)
 
-    def say_once(self, key: str, level: int, message: str) -> None:
+    def say_once(self, key: str, level: int, message: str, *, exc_info: bool = False) -> None:
         """Log a message at most once a day (an hourly poll must not repeat it 24 times)."""
         today = self.now().astimezone(self.zone).date()
         if self._said.get(key) != today:
             self._said[key] = today
-            self.log.log(level, message)
+            self.log.log(level, message, exc_info=exc_info)
 
     def _entry(self, date: dt.date) -> Entry | None:
         """The parsed entry, re-read only when the file changed."""
@@ -148,9 +152,11 @@ class DiaryService:
             return  # the previous run of a job is still posting
         try:
             self._poll()
-        except Exception:
-            self.log.exception("unexpected error (a bug in agent-diary; please report it); "
-                               "the service keeps running")
+        except Exception as exc:
+            # Keyed by the error itself: the same bug at every poll is logged once a day,
+            # a different one still shows.
+            self.say_once(f"bug:{type(exc).__name__}:{exc}", logging.ERROR,
+                          f"unexpected error {BUG_ADVICE}", exc_info=True)
         finally:
             self._busy.release()
             self.write_state()
@@ -174,29 +180,41 @@ class DiaryService:
                               f"({config.schedule.max_posts_per_day}) threads posted today; "
                               "anything else waits for tomorrow")
                 return
-            journal = Journal(journal_path(self.diary.sandbox_dir if self.sandbox
-                                           else self.diary.state_dir, date)).state
-            if journal.complete is not None and (journal.recorded or self.sandbox):
-                continue
             try:
-                entry = self._entry(date)
+                self._poll_date(date, today, now)
             except AgentDiaryError as exc:
-                self.say_once(f"{date}:entry", logging.ERROR, exc.message)
-                continue
-            if entry is None or (entry.posted and not self.sandbox):
-                continue
-            if entry.status == "draft":
-                self.say_once(f"{date}:draft", logging.INFO,
-                              f"{entry.source} is a draft: not posting it")
-                continue
-            at = time_of_day(entry.time or config.schedule.time)
-            due = dt.datetime.combine(date, at, tzinfo=self.zone)
-            if now < due:
-                if entry.time and date == today and self._one_offs.get(str(date)) != due:
-                    self._one_offs[str(date)] = due
-                    self.schedule_at(due, str(date))
-                continue
-            self._publish(date)
+                self.say_once(f"{date}:error", logging.ERROR, exc.message)
+            except Exception:
+                # One date's bug must neither stop the other dates nor flood the log with
+                # a traceback at every poll.
+                self.say_once(f"{date}:bug", logging.ERROR,
+                              f"{date}: unexpected error {BUG_ADVICE}", exc_info=True)
+
+    def _poll_date(self, date: dt.date, today: dt.date, now: dt.datetime) -> None:
+        """Post the entry for `date` if it is due; schedule its own later time if not."""
+        journal = Journal(journal_path(self.diary.sandbox_dir if self.sandbox
+                                       else self.diary.state_dir, date)).state
+        if journal.complete is not None and (journal.recorded or self.sandbox):
+            return
+        try:
+            entry = self._entry(date)
+        except AgentDiaryError as exc:
+            self.say_once(f"{date}:entry", logging.ERROR, exc.message)
+            return
+        if entry is None or (entry.posted and not self.sandbox):
+            return
+        if entry.status == "draft":
+            self.say_once(f"{date}:draft", logging.INFO,
+                          f"{entry.source} is a draft: not posting it")
+            return
+        at = time_of_day(entry.time or self.config.schedule.time)
+        due = dt.datetime.combine(date, at, tzinfo=self.zone)
+        if now < due:
+            if entry.time and date == today and self._one_offs.get(str(date)) != due:
+                self._one_offs[str(date)] = due
+                self.schedule_at(due, str(date))
+            return
+        self._publish(date)
 
     def _publish(self, date: dt.date) -> None:
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import logging
 import os
 import signal
 import subprocess
@@ -16,6 +18,7 @@ import pytest
 
 from agent_diary.config import config_from_mapping
 from agent_diary.diary import resolve_date
+from agent_diary.errors import InputError
 from agent_diary.service import next_daily_run
 
 from .helpers import DiaryRepo, EmulatorHandle, git, make_repo, thread_entry
@@ -203,6 +206,79 @@ def test_sigterm_during_the_start_up_request_stops_cleanly(
     again = Service(service_repo, emulator)
     wait_for(lambda: "tweet_ids" in entry.read_text(encoding="utf-8"))
     assert again.stop()[0] == 0 and len(emulator.posts()) == 2
+
+
+@pytest.mark.parametrize(("target", "error"), [
+    ("publish", RuntimeError("planted bug")),
+    ("load_entry", RuntimeError("planted bug")),
+    ("publish", InputError("diary/x.md: planted input error; fix it and commit")),
+])
+def test_an_error_for_a_date_is_logged_once_a_day_and_the_service_keeps_running(
+        service_repo: DiaryRepo, emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch,
+        target: str, error: Exception) -> None:
+    """In-process (so a bug can be planted): the real service, scheduler and signal
+    handling, polling every second; a date whose handling fails is logged once, with the
+    traceback only for an unexpected exception, and the polls go on."""
+    import agent_diary.service as service_module
+    from agent_diary.auth import Credentials
+    from agent_diary.diary import Diary, open_diary
+    from agent_diary.xapi import XClient
+
+    today = _today()
+    configure(service_repo, "00:00")
+    service_repo.write(f"diary/{today}.md", thread_entry(1))
+    service_repo.commit()
+    calls: list[object] = []
+
+    def fail(*args: object, **kwargs: object) -> None:
+        calls.append(args)
+        raise error
+
+    if target == "publish":
+        monkeypatch.setattr(service_module, "publish", fail)
+    else:
+        monkeypatch.setattr(Diary, "load_entry", fail)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger(f"agent_diary.test.{id(stream)}")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    account = emulator.account
+    credentials = Credentials(account.consumer_key, account.consumer_secret,
+                              account.access_token, account.access_token_secret)
+    finished = threading.Event()
+
+    def stop_after_four_polls() -> None:
+        deadline = time.monotonic() + 20
+        while len(calls) < 4 and time.monotonic() < deadline and not finished.is_set():
+            time.sleep(0.05)
+        if not finished.is_set():
+            os.kill(os.getpid(), signal.SIGTERM)  # serve's handler: a clean stop
+
+    # A SIGTERM that comes after serve restored the handlers must not kill the test run.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    stopper = threading.Thread(target=stop_after_four_polls, daemon=True)
+    stopper.start()
+    try:
+        code = service_module.serve([open_diary(service_repo.root, None)],
+                                    lambda diary, config: lambda: XClient(credentials,
+                                                                          emulator.url),
+                                    logger)
+    finally:
+        finished.set()
+        stopper.join(timeout=10)
+        signal.signal(signal.SIGTERM, previous)
+    log = stream.getvalue()
+    assert code == 0 and len(calls) >= 4, log
+    assert emulator.posts() == []
+    if isinstance(error, InputError):
+        assert log.count("planted input error") == 1 and "Traceback" not in log, log
+    else:
+        assert log.count("Traceback (most recent call last)") == 1, log
+        assert log.count("RuntimeError: planted bug") == 1, log
+        assert f"{today}: unexpected error" in log, log
 
 
 def test_a_billing_error_keeps_the_service_running(service_repo: DiaryRepo,
