@@ -340,15 +340,23 @@ def config_from_mapping(
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read `config.yaml` (a missing file means all defaults) and the environment."""
-    from . import safeyaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return config_from_mapping({}, f"{path} (missing: defaults)", environ)
+        return config_from_text(None, f"{path} (missing: defaults)", environ)
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    return config_from_mapping(safeyaml.load(text, str(path)), str(path), environ)
+    return config_from_text(text, str(path), environ)
+
+
+def config_from_text(text: str | None, source: str,
+                     environ: Mapping[str, str] | None = None) -> Config:
+    """Parse and validate the text of a `config.yaml` (None: no file, all defaults)."""
+    from . import safeyaml
+
+    if text is None:
+        return config_from_mapping({}, source, environ)
+    return config_from_mapping(safeyaml.load(text, source), source, environ)
 
 
 def default_config_text() -> str:

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from .config import Config, default_config_text, load_config
+from .config import Config, config_from_text, default_config_text, load_config
 from .entry import Entry, parse_entry
 from .errors import InputError, NothingToPost
 
@@ -21,23 +21,39 @@ _DATE_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.md")
 
 
 class Diary(NamedTuple):
-    """Every path of one diary repository, so tests can point it all at a temp dir."""
+    """Every path of one diary repository, so tests can point it all at a temp dir.
+
+    Files of the diary (entries, templates, `config.yaml`, media) are read through
+    `read_bytes`: from the work tree for `preview`, from the committed tree (HEAD) in the
+    committed view that publishing uses, so what is posted is what is committed. Neither
+    follows a symbolic link, so a committed link cannot make it read outside the repository.
+    """
 
     root: Path
     config_path: Path
+    committed: bool = False
+
+    def committed_view(self) -> Diary:
+        return self._replace(committed=True)
+
+    def read_bytes(self, rel: str) -> bytes | None:
+        """A file of the repository by its POSIX path from the root; None if absent."""
+        from . import gitstore
+
+        if self.committed:
+            return gitstore.committed_bytes(self.root, rel)
+        return gitstore.working_bytes(self.root, rel)
 
     @property
     def diary_dir(self) -> Path:
         return self.root / "diary"
 
     @property
-    def templates_dir(self) -> Path:
-        return self.root / "templates"
-
-    @property
     def state_dir(self) -> Path:
-        """Per-clone state (journal, lock): inside .git, so never committed."""
-        return git_dir(self.root) / "agent-diary"
+        """Per-clone state (journal, lock, ledger): inside the *common* git directory, so
+        never committed, and shared by every linked worktree of the clone (one lock and
+        one journal, however many checkouts)."""
+        return common_git_dir(self.root) / "agent-diary"
 
     @property
     def sandbox_dir(self) -> Path:
@@ -49,8 +65,9 @@ class Diary(NamedTuple):
         return [self.diary_dir / name, self.diary_dir / f"{date.year:04d}" / name]
 
     def entry_path(self, date: dt.date) -> Path:
-        """The entry file for `date`; NothingToPost naming the paths if there is none."""
-        found = [path for path in self.candidates(date) if path.is_file()]
+        """The entry file for `date`; NothingToPost naming the paths if there is none.
+        A symbolic link is not an entry: it is refused (exit 2), never followed."""
+        found = [path for path in self.candidates(date) if self._is_entry(path)]
         if len(found) > 1:
             raise InputError(f"two entries for {date}: {self.rel(found[0])} and "
                              f"{self.rel(found[1])}; keep one")
@@ -66,9 +83,35 @@ class Diary(NamedTuple):
         except ValueError:
             return str(path)
 
+    def _is_entry(self, path: Path) -> bool:
+        from . import gitstore
+
+        found = gitstore.working_file(self.root, self.rel(path))  # refuses any link
+        if not self.committed:
+            return found is not None
+        return gitstore.committed_bytes(self.root, self.rel(path)) is not None
+
     def load_entry(self, date: dt.date) -> Entry:
-        path = self.entry_path(date)
-        return parse_entry(read_text(path, self.rel(path)), date, self.rel(path))
+        rel = self.rel(self.entry_path(date))
+        data = self.read_bytes(rel)
+        if data is None:  # gone between the look-up and the read
+            raise NothingToPost(f"no entry for {date}: {rel} is not there any more")
+        return parse_entry(decode(data, rel), date, rel)
+
+    def template_source(self, name: str) -> str | None:
+        """A template by file name: the repository's `templates/NAME`, else the packaged
+        one. Plain names only (an include of `../x` finds nothing)."""
+        if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", name):
+            return None
+        own = self.read_text(f"templates/{name}")
+        if own is not None:
+            return own
+        packaged = PACKAGED_TEMPLATES / name
+        return packaged.read_text(encoding="utf-8") if packaged.is_file() else None
+
+    def read_text(self, rel: str) -> str | None:
+        data = self.read_bytes(rel)
+        return None if data is None else decode(data, rel)
 
     def latest_date(self) -> dt.date:
         """The newest entry's date (this one does list the diary folder)."""
@@ -89,12 +132,21 @@ class Diary(NamedTuple):
         return newest
 
     def config(self) -> Config:
-        return load_config(self.config_path)
+        """The settings: the repository's own `config.yaml` is read like any file of the
+        diary (committed in the committed view, never through a link); a file named with
+        --config is the operator's own choice and is read where it is."""
+        if self.config_path != self.root / "config.yaml":
+            return load_config(self.config_path)
+        text = self.read_text("config.yaml")
+        source = "config.yaml" + (" (as committed)" if self.committed else "")
+        if text is None:
+            return config_from_text(None, f"{source} (missing: defaults)")
+        return config_from_text(text, source)
 
 
-def read_text(path: Path, label: str) -> str:
+def decode(data: bytes, label: str) -> str:
     try:
-        return path.read_bytes().decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{label}: not UTF-8 text (byte {exc.start}); save it as UTF-8") \
             from None
@@ -109,6 +161,18 @@ def git_dir(root: Path) -> Path:
             target = Path(text[len("gitdir:"):].strip())
             return target if target.is_absolute() else (root / target).resolve()
     return dotgit
+
+
+def common_git_dir(root: Path) -> Path:
+    """The git directory shared by all worktrees (`git rev-parse --git-common-dir`): a
+    linked worktree's git directory names it in its `commondir` file."""
+    private = git_dir(root)
+    try:
+        common = (private / "commondir").read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return private
+    target = Path(common)
+    return (target if target.is_absolute() else private / target).resolve()
 
 
 def find_root(start: Path) -> Path:

@@ -1,20 +1,100 @@
-"""Git: is an entry committed, what HEAD holds, the one-file commit, pull and push."""
+"""Git: is an entry committed, what HEAD holds, the one-file commit, pull and push.
+
+One GitPython repository object per work tree for the whole process: a `Repo` that is
+collected closes its `git cat-file` pipes under any stream still being read (the "read of
+closed file" a diary of a few hundred entries ran into). Git runs with LC_ALL=C, since
+some of its messages are parsed below.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from pathlib import Path
+import stat
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import InputError, TemporaryError
 from .journal import fsync_dir
 
+GIT_ENV = {"LC_ALL": "C", "LANGUAGE": "C"}
 
+
+@functools.cache
 def _repo(root: Path) -> Any:
     from git import Repo  # GitPython is heavy: only when git is needed
 
-    return Repo(root)
+    repo = Repo(root)
+    repo.git.update_environment(**GIT_ENV)
+    return repo
+
+
+def symlink_refused(rel: str) -> InputError:
+    return InputError(f"{rel} is a symbolic link; agent-diary reads no links, so that nothing "
+                      "outside the repository is ever read or posted: replace the link with "
+                      "the file itself")
+
+
+def repository_parts(rel: str) -> tuple[str, ...]:
+    """The parts of a repository-relative POSIX path, refusing any way out of the work
+    tree (an absolute path, `..`, or the `.git` folder)."""
+    parts = PurePosixPath(rel).parts
+    if not parts or rel.startswith("/") or ".." in parts or parts[0] == ".git":
+        raise InputError(f"{rel!r} resolves outside the repository; only files inside the "
+                         "repository (not in .git) are read")
+    return parts
+
+
+def committed_bytes(root: Path, rel: str) -> bytes | None:
+    """The file `rel` as committed in HEAD, or None if HEAD has no such file. A symbolic
+    link (git mode 120000) anywhere on the path is refused, never followed."""
+    parts = repository_parts(rel)
+    try:
+        node = _repo(root).head.commit.tree
+    except ValueError:  # no commit yet
+        return None
+    for index, part in enumerate(parts):
+        if node.type != "tree":
+            return None
+        try:
+            node = node / part
+        except KeyError:
+            return None
+        if stat.S_ISLNK(node.mode):
+            raise symlink_refused("/".join(parts[:index + 1]))
+    return node.data_stream.read() if node.type == "blob" else None
+
+
+def working_file(root: Path, rel: str) -> Path | None:
+    """The regular file `rel` in the work tree, or None if there is none. A symbolic link
+    anywhere on the path is refused, never followed: nothing outside the repository is
+    reached, whatever was committed."""
+    parts = repository_parts(rel)
+    path = root
+    for index, part in enumerate(parts):
+        path = path / part
+        try:
+            info = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if stat.S_ISLNK(info.st_mode):
+            raise symlink_refused("/".join(parts[:index + 1]))
+    return path if stat.S_ISREG(info.st_mode) else None
+
+
+def working_bytes(root: Path, rel: str) -> bytes | None:
+    """The bytes of `working_file(root, rel)`, or None if there is none."""
+    path = working_file(root, rel)
+    if path is None:
+        return None
+    # O_NOFOLLOW: a link swapped in after the check above is still not followed.
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        raise symlink_refused(rel) from None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
 
 
 def file_state(root: Path, rel: str) -> str:
@@ -28,9 +108,11 @@ def file_state(root: Path, rel: str) -> str:
     return "modified" if repo.git.status("--porcelain", "--", rel).strip() else "clean"
 
 
-def head_bytes(root: Path, rel: str) -> bytes:
-    """The file exactly as committed (GitPython's `git show` would strip the newline)."""
-    return (_repo(root).head.commit.tree / rel).data_stream.read()
+def head_commit(root: Path) -> str | None:
+    try:
+        return str(_repo(root).head.commit.hexsha)
+    except ValueError:
+        return None
 
 
 def atomic_write(path: Path, text: str) -> None:

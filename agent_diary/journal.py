@@ -5,10 +5,17 @@ never committed). Each record is flushed and fsynced before the call that follow
 returns, so after a crash at any point the journal tells what may have happened:
 
     account   {id, username}             who posts (GET /2/users/me, once)
-    start     {posts: [text, …]}          the thread as rendered when posting began
+    start     {posts, commit, entry_sha}  the thread as rendered when posting began (again
+                                          when the entry changed before the posts that
+                                          changed were sent), and the commit it came from
     media     {k, i, id, expires}         image i of post k is uploaded (with its alt text)
     media_expired {k}                     X no longer knows post k's uploads: upload again
     sending   {k, at}                     about to send post k: its outcome is unknown
+    unknown   {k, at}                     the create of post k got no answer (at: when we
+                                          gave up): X may still create it
+    failed    {k}                         X answered that post k was not created
+    absent    {k}                         post k was looked for long enough after its last
+                                          attempt and is not on X: it may be sent again
     sent      {k, id}                     post k exists with this id
     stopped   {k, reason}                 a run ended early, and why (for `status`)
     complete  {ids, posted_at}            every post exists
@@ -35,8 +42,11 @@ class JournalState:
 
     account: dict[str, str] | None = None
     posts: list[str] | None = None
+    start: dict[str, Any] | None = None  # the latest start record
     sent: dict[int, str] = field(default_factory=dict)
     sending: dict[int, str] = field(default_factory=dict)  # k -> time of the first attempt
+    # k -> when the last attempt ended without an answer: X may still create post k.
+    unknown: dict[int, str] = field(default_factory=dict)
     media: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     stopped: str | None = None
     complete: dict[str, Any] | None = None
@@ -50,15 +60,27 @@ def _fold(records: list[dict[str, Any]]) -> JournalState:
         if event == "account":
             state.account = {"id": record["id"], "username": record.get("username", "")}
         elif event == "start":
-            state.posts = list(record["posts"])
+            state.posts, state.start = list(record["posts"]), record
+            # A restart (the entry changed before these posts were sent): uploads and
+            # attempts of the posts not yet on X belong to the old text.
+            state.media = {key: v for key, v in state.media.items() if key[0] in state.sent}
+            state.sending = {k: v for k, v in state.sending.items() if k in state.sent}
+            state.stopped = None
         elif event == "sending":
-            state.sending.setdefault(int(record["k"]), record["at"])
+            k = int(record["k"])
+            state.sending.setdefault(k, record["at"])
+            state.unknown[k] = record["at"]
+        elif event == "unknown":
+            state.unknown[int(record["k"])] = record["at"]
+        elif event in ("failed", "absent"):
+            state.unknown.pop(int(record["k"]), None)
         elif event == "media":
             state.media[(int(record["k"]), int(record["i"]))] = record
         elif event == "media_expired":
             state.media = {key: v for key, v in state.media.items() if key[0] != record["k"]}
         elif event == "sent":
             state.sent[int(record["k"])] = str(record["id"])
+            state.unknown.pop(int(record["k"]), None)
         elif event == "stopped":
             state.stopped = record.get("reason")
         elif event == "complete":
@@ -92,30 +114,48 @@ class Journal:
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
-    """The records of an append-only JSON-lines file."""
+    """The records of an append-only JSON-lines file. A last line without its newline was
+    cut by a crash mid-write: the write it belonged to never returned, so the step after
+    it never ran, and it is ignored (and cut before the next append). A complete line
+    that is not a record (a disk that lost a block) is skipped, never hiding later ones."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except FileNotFoundError:
         return []
     records = []
-    for line in lines:
+    for line in data.split(b"\n")[:-1]:  # the part after the last newline is torn
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
-            # Only a last line cut by a crash can be partial; the write it belonged to
-            # never returned, so the step after it never ran.
-            break
+            continue
+        if isinstance(record, dict):
+            records.append(record)
     return records
+
+
+def _cut_torn_tail(fd: int) -> None:
+    """Truncate a partial last line (a crash mid-write) so the next record starts on a
+    line of its own instead of being glued to the torn one and lost with it."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    data = os.pread(fd, size, 0)
+    os.ftruncate(fd, data.rfind(b"\n") + 1)
 
 
 def append_json_line(path: Path, record: dict[str, Any]) -> None:
     """Append one record, flushed and fsynced (the folder too, for a new file)."""
     new_file = not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        _cut_torn_tail(fd)
+        while line:
+            line = line[os.write(fd, line):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     if new_file:
         fsync_dir(path.parent)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 from .errors import InputError
@@ -48,15 +47,13 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def inspect(path: Path, label: str) -> MediaFile:
+def inspect(data: bytes, label: str) -> MediaFile:
     """The file's kind and size, or an InputError naming the file and the reason."""
-    with path.open("rb") as handle:
-        head = handle.read(16)
-    kind = sniff(head)
+    kind = sniff(data[:16])
     if kind is None:
         raise InputError(f"{label} is not a JPEG, PNG, WEBP or GIF image (judged by its "
                          "content, not its name); X accepts only those here")
-    size = path.stat().st_size
+    size = len(data)
     limit = KINDS[kind][1]
     if size > limit:
         raise InputError(f"{label} is a {kind.upper()} of {size / MB:.1f} MB; X accepts at "

@@ -9,7 +9,7 @@ inline images are kept as media anchored at their offset in the block's text.
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .entry import Entry, MediaRef
@@ -37,12 +37,13 @@ def _hashtag(tag: Any) -> str:
     return f"#{word}" if word else ""
 
 
-def render_template(entry: Entry, config: Config, templates_dir: Path,
-                    packaged_dir: Path) -> str:
-    """Render the entry's template; the body is passed as data and never evaluated."""
+def render_template(entry: Entry, config: Config,
+                    read_template: Callable[[str], str | None]) -> str:
+    """Render the entry's template; the body is passed as data and never evaluated.
+    `read_template(name)` gives a template's source (None: no such template): the diary
+    reads it from the repository (never through a link), else the packaged one."""
     from jinja2 import (
-        ChoiceLoader,
-        FileSystemLoader,
+        FunctionLoader,
         StrictUndefined,
         TemplateError,
         TemplateNotFound,
@@ -51,7 +52,7 @@ def render_template(entry: Entry, config: Config, templates_dir: Path,
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(
-        loader=ChoiceLoader([FileSystemLoader(templates_dir), FileSystemLoader(packaged_dir)]),
+        loader=FunctionLoader(read_template),
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
     )
     env.filters["hashtag"] = _hashtag
@@ -68,7 +69,7 @@ def render_template(entry: Entry, config: Config, templates_dir: Path,
         return env.get_template(name).render(context)
     except TemplateNotFound:
         raise InputError(f"{entry.source}: template '{name}' not found in "
-                         f"{templates_dir} (nor packaged); check the 'template' key or "
+                         "templates/ (nor packaged); check the 'template' key or "
                          "thread.template") from None
     except TemplateSyntaxError as exc:
         raise InputError(f"template {exc.filename or name}, line {exc.lineno}: {exc.message}") \

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+import posixpath
 from typing import Any, NamedTuple
 
 from .config import Config
-from .diary import PACKAGED_TEMPLATES, Diary
+from .diary import Diary
 from .entry import ALT_TEXT_MAX, Entry, MediaRef
 from .errors import AgentDiaryError, InputError
 from .media import MediaFile, check_post, inspect
@@ -55,22 +55,35 @@ class Thread(NamedTuple):
         }
 
 
-def resolve_media_path(root: Path, entry_file: Path, path: str, source: str) -> Path:
-    """A media path as written in an entry, resolved (symlinks too) inside the repo."""
+def media_rel(entry_rel: str, path: str, source: str) -> str:
+    """A media path as written in an entry (relative to the entry's folder, or to the
+    repository root when it starts with /) as a path from the root, worked out on the
+    text alone: it must stay inside the repository, and no link is followed to read it."""
     if "://" in path or path.startswith("data:"):
         raise InputError(f"{source}: media {path!r} is not a file in the repository; "
                          "copy the image into the repository (e.g. diary/media/) and link it")
-    base = root if path.startswith("/") else entry_file.parent
-    resolved = (base / path.lstrip("/")).resolve()
-    top = root.resolve()
-    if not resolved.is_relative_to(top) or resolved.is_relative_to(top / ".git"):
-        raise InputError(f"{source}: media {path!r} resolves outside the repository "
-                         f"({resolved}); media must be files inside {top}")
-    if not resolved.is_file():
+    base = "" if path.startswith("/") else posixpath.dirname(entry_rel)
+    rel = posixpath.normpath(posixpath.join(base, path.lstrip("/")))
+    first = rel.split("/", 1)[0]
+    if rel in (".", "") or first in ("..", ".git") or rel.startswith("/"):
+        raise InputError(f"{source}: media {path!r} resolves outside the repository; "
+                         "media must be files inside it (not in .git)")
+    return rel
+
+
+def read_media(diary: Diary, entry_rel: str, path: str, source: str) -> tuple[str, bytes]:
+    """(path from the root, bytes) of an entry's image, read like every file of the diary."""
+    rel = media_rel(entry_rel, path, source)
+    try:
+        data = diary.read_bytes(rel)
+    except InputError as exc:
+        raise InputError(f"{source}: media {path!r}: {exc.message}") from None
+    if data is None:
         where = "the repository root" if path.startswith("/") else "the entry's folder"
-        raise InputError(f"{source}: media {path!r} not found (paths are relative to {where}; "
-                         "a path starting with / is relative to the repository root)")
-    return resolved
+        state = " in the committed tree" if diary.committed else ""
+        raise InputError(f"{source}: media {path!r} not found{state} (paths are relative to "
+                         f"{where}; a path starting with / is relative to the repository root)")
+    return rel, data
 
 
 def _attach_front_matter_media(posts: list[Post], media: tuple[MediaRef, ...],
@@ -98,8 +111,7 @@ def build_thread(diary: Diary, config: Config, date: dt.date, *,
     `check_recent`, posts X would refuse as duplicates (of this thread's or of the
     previous days' posts) are refused too."""
     entry = diary.load_entry(date)
-    entry_file = diary.root / entry.source
-    rendered = render_template(entry, config, diary.templates_dir, PACKAGED_TEMPLATES)
+    rendered = render_template(entry, config, diary.template_source)
     chunks = markdown_to_chunks(rendered)
     if not chunks:
         raise InputError(f"{entry.source}: the template renders to no text")
@@ -125,7 +137,7 @@ def build_thread(diary: Diary, config: Config, date: dt.date, *,
                              "accept (U+FFFE, U+FFFF or a stray directional mark); remove it")
         media = []
         for ref in post.media:
-            resolved = resolve_media_path(diary.root, entry_file, ref.path, entry.source)
+            rel, data = read_media(diary, entry.source, ref.path, entry.source)
             label = f"{entry.source}: media {ref.path!r}"
             if not ref.alt:
                 warnings.append(f"{label} has no alt text; people using screen readers "
@@ -133,7 +145,7 @@ def build_thread(diary: Diary, config: Config, date: dt.date, *,
             elif len(ref.alt) > ALT_TEXT_MAX:
                 raise InputError(f"{label}: its alt text has {len(ref.alt)} characters; X "
                                  f"allows at most {ALT_TEXT_MAX}")
-            media.append(PostMedia(diary.rel(resolved), ref.alt, inspect(resolved, label)))
+            media.append(PostMedia(rel, ref.alt, inspect(data, label)))
         check_post([m.file for m in media], entry.source, number)
         thread_posts.append(ThreadPost(post.text, weighted_length(post.text), tuple(media),
                                        has_url(post.text)))
