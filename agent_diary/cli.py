@@ -104,9 +104,16 @@ def preview(ctx: click.Context, date_spec: str, fmt: str) -> None:
                    "nothing public, the entry untouched.")
 @click.option("--wait", "lock_timeout", type=float, default=60.0, show_default=True,
               help="Seconds to wait while another publisher of this repository runs.")
+@click.option("--accept-edit", is_flag=True,
+              help="The entry was changed after some of its posts were on X: keep those "
+                   "posts as they are, post the rest from the new text, and record the IDs.")
 @click.pass_context
-def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: float) -> None:
-    """Post the entry for a date to X as a thread, exactly once, and record its IDs."""
+def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: float,
+            accept_edit: bool) -> None:
+    """Post the entry for a date to X as a thread, exactly once, and record its IDs.
+
+    What is posted is what is committed: the entry, its template, config.yaml and its
+    images are read from the committed tree (HEAD), never through a symbolic link."""
     import os
 
     from .diary import resolve_date
@@ -115,10 +122,11 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
     from .xapi import XClient, client_options_from
 
     diary = _diary(ctx)
-    config = diary.config()
+    config = diary.committed_view().config()
     date = resolve_date(date_spec, config.timezone, diary=diary)
     options = client_options_from(os.environ)
     common = {"lock_timeout": lock_timeout, "after_journal_write": failpoint_from(os.environ),
+              "accept_edit": accept_edit,
               "progress": lambda message: click.echo(message, err=True)}
     if sandbox:
         from .sandbox import SANDBOX_CREDENTIALS, sandbox_emulator, write_timeline

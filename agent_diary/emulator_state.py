@@ -151,6 +151,11 @@ class World:
         self.clock_offset = 0.0  # seconds the emulator's clock is ahead (doctor's tests)
         self.chunked: dict[str, dict[str, Any]] = {}
         self.next_id = FIRST_ID
+        # X's duplicate check is not something to rely on (it misses repeats): tests turn
+        # it off to see that exactly-once holds without it.
+        self.reject_duplicates = True
+        # Seconds before a new post shows in timeline reads (X's timelines lag).
+        self.timeline_lag = 0.0
         if state_path and state_path.exists():
             data = json.loads(state_path.read_text(encoding="utf-8"))
             self.posts, self.media = data.get("posts", []), data.get("media", {})
@@ -211,7 +216,7 @@ class World:
         media_ids = (body.get("media") or {}).get("media_ids") or []
         with self.lock:
             live = [p for p in self.posts if not p.get("deleted")]
-            if any(p["text"] == text for p in live):
+            if self.reject_duplicates and any(p["text"] == text for p in live):
                 raise ApiError(*PRESETS["duplicate"])
             parent = next((p for p in live if p["id"] == reply_to), None) if reply_to else None
             if reply_to and parent is None:
@@ -227,7 +232,7 @@ class World:
                                          "detail": f"media id {media_id} is invalid or expired"})
             post_id = self._new_id()
             post = {"id": post_id, "text": text, "author_id": self.account.id,
-                    "created_at": _now_iso(now), "reply_to": reply_to,
+                    "created_at": _now_iso(now), "created": time.time(), "reply_to": reply_to,
                     "conversation_id": parent["conversation_id"] if parent else post_id,
                     "media_ids": list(media_ids)}
             self.posts.append(post)
@@ -263,7 +268,8 @@ class World:
                                  "detail": "max_results must be between 5 and 100"})
         fields = set(query.get("tweet.fields", "").split(","))
         with self.lock:
-            posts = [p for p in self.posts if p["author_id"] == user_id and not p.get("deleted")]
+            posts = [p for p in self.posts if p["author_id"] == user_id and not p.get("deleted")
+                     and p.get("created", 0.0) + self.timeline_lag <= time.time()]
         if "since_id" in query:
             posts = [p for p in posts if int(p["id"]) > int(query["since_id"])]
         if "start_time" in query:

@@ -271,7 +271,8 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
     from apscheduler.triggers.interval import IntervalTrigger
 
     stop = threading.Event()  # set once a signal came: jobs check it between posts
-    configs = [diary.config() for diary in diaries]  # bad config: exit 2 before starting
+    # The committed config.yaml, as publish reads it (bad config: exit 2 before starting).
+    configs = [diary.committed_view().config() for diary in diaries]
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                   "misfire_grace_time": 3600})
     services: list[DiaryService] = []

@@ -113,7 +113,10 @@ class EmulatorHandle:
         return {"AGENT_DIARY_X_API_URL": self.url, "X_CONSUMER_KEY": a.consumer_key,
                 "X_CONSUMER_SECRET": a.consumer_secret, "X_ACCESS_TOKEN": a.access_token,
                 "X_ACCESS_TOKEN_SECRET": a.access_token_secret,
-                "AGENT_DIARY_RETRY_DELAYS": "0.05,0.05", **extra}
+                "AGENT_DIARY_RETRY_DELAYS": "0.05,0.05",
+                # X's real settle window is 60 s; the emulator answers at once, and the
+                # tests that are about the window set it themselves.
+                "AGENT_DIARY_SETTLE_SECONDS": "0.3", **extra}
 
     def fault(self, **spec) -> None:
         from agent_diary.emulator_state import Fault

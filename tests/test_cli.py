@@ -98,7 +98,9 @@ def test_today_and_yesterday_are_in_the_configured_zone(repo: DiaryRepo) -> None
         repo.write("config.yaml", f"timezone: {zone}\n")
         today = dt.datetime.now(ZoneInfo(zone)).date()
         repo.write(f"diary/{today}.md", ENTRY)
-        repo.write(f"diary/{today - dt.timedelta(days=1)}.md", ENTRY)
+        # Worded apart: a post identical to the day before's is refused (issue 9).
+        repo.write(f"diary/{today - dt.timedelta(days=1)}.md",
+                   ENTRY.replace("Something", "Something else"))
         for spec, expected in (("today", today), ("yesterday", today - dt.timedelta(days=1))):
             result = repo.run("preview", "--date", spec, "--format", "json")
             assert result.code == 0, result.stderr

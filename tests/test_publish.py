@@ -73,9 +73,11 @@ def test_posts_once_records_ids_and_commits_only_the_entry(ready: DiaryRepo,
     assert result.code == 0, result.stderr
     ids = assert_posted_once(ready, emulator)
     assert f"posted {N} posts: https://x.com/agentdiary/status/{ids[0]}" in result.stdout
-    # Exactly n creates and one users/me: no reads, no retries.
+    # Exactly n creates, one users/me and one read of the account's posts (with no
+    # journal, the thread may be on X already: issue 9, "lost journal"); no retries.
     assert emulator.count("POST /2/tweets") == N and emulator.count("GET /2/users/me") == 1
-    assert emulator.requests() == N + 1
+    assert emulator.count("GET /2/users/1000/tweets") == 1
+    assert emulator.requests() == N + 2
     changed = git(ready.root, "show", "--name-only", "--format=%s", "HEAD").split()
     assert changed[-1] == f"diary/{DATE}.md" and f"diary/{DATE}.md" in changed
     assert "unrelated.txt" not in changed
@@ -178,7 +180,8 @@ def test_duplicate_answer_is_reconciled(ready: DiaryRepo, emulator: EmulatorHand
     # Post 2 is created but its answer is lost; the timeline lags and does not show it
     # yet, so it is sent again; X answers 403 duplicate; by then the timeline has it.
     emulator.fault(skip=1, after="drop")
-    emulator.fault(method="GET", path=r"/2/users/\d+/tweets", status=200,
+    # skip=1: the first read is the look for the thread before post 1 (no journal yet).
+    emulator.fault(method="GET", path=r"/2/users/\d+/tweets", status=200, skip=1,
                    body={"meta": {"result_count": 0}})
     result = publish(ready, emulator)
     assert result.code == 0, result.stderr
@@ -198,11 +201,15 @@ def test_killed_before_the_create_reached_x(ready: DiaryRepo, emulator: Emulator
     assert emulator.posts() == []
 
 
-def test_duplicate_that_cannot_be_found_stops_with_exit_5(ready: DiaryRepo,
-                                                          emulator: EmulatorHandle) -> None:
+def test_duplicate_of_a_post_outside_the_thread_is_bad_input(ready: DiaryRepo,
+                                                              emulator: EmulatorHandle) -> None:
+    # X calls post 1 a duplicate, and no earlier attempt of this thread can be it: the
+    # text repeats some other post of the account; rerunning would never help (issue 9).
     emulator.fault(preset="duplicate")
     result = publish(ready, emulator)
-    assert result.code == 5 and "outcome is" in result.stderr and "unknown" in result.stderr
+    assert result.code == 2, result.stderr
+    assert "post 1 is identical to a recent post of the account" in result.stderr
+    assert "reword post 1" in result.stderr
     assert emulator.posts() == [] and "tweet_ids" not in front_matter(ready)
 
 
@@ -314,13 +321,19 @@ def test_bad_input_never_reaches_the_network(repo: DiaryRepo, emulator: Emulator
     assert emulator.requests() == 0
 
 
-def test_an_entry_changed_midway_is_refused(ready: DiaryRepo, emulator: EmulatorHandle) -> None:
+def test_an_edit_to_a_post_already_on_x_is_refused(ready: DiaryRepo,
+                                                   emulator: EmulatorHandle) -> None:
     emulator.fault(preset="credits", skip=1)
     assert publish(ready, emulator).code == 4
-    ready.write(f"diary/{DATE}.md", thread_entry(N).replace("Post number 2", "Post two"))
+    ready.write(f"diary/{DATE}.md", thread_entry(N).replace("Post number 1", "Post one"))
     ready.commit("edit")
     result = publish(ready, emulator)
     assert result.code == 2 and "changed after 1 of 4 posts" in result.stderr
+    first = emulator.posts()[0]["id"]
+    assert f"post 1 is already on X with its old text (https://x.com/agentdiary/status/{first})" \
+        in result.stderr
+    assert "git checkout" in result.stderr and f"publish --date {DATE} --accept-edit" \
+        in result.stderr
     assert len(emulator.posts()) == 1
 
 
