@@ -100,7 +100,9 @@ def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: s
     said = _describe(problem)
     text = " ".join(str(v) for v in (problem.get("type"), problem.get("title"),
                                      problem.get("reason"), said)).lower()
-    codes = {e.get("code") for e in problem.get("errors", []) if isinstance(e, dict)}
+    items = problem.get("errors")
+    codes = {e.get("code") for e in (items if isinstance(items, list) else [])
+             if isinstance(e, dict)}
     if status == 402:
         return AccountError(
             f"X answered 402 Payment Required while {action}: the developer account's credit "
@@ -133,7 +135,7 @@ def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: s
         return AccountError(f"X answered 403 Forbidden while {action}: {said}")
     if status == 429:
         if "usage-capped" in text or "usagecapexceeded" in text:
-            period = problem.get("period", "current")
+            period = problem.get("period") or "current"
             return TemporaryError(
                 f"X answered 429 while {action}: the app's {period} usage cap is reached; "
                 "waiting minutes will not help, it resets with the period (or raise the cap "

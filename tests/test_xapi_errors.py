@@ -121,3 +121,12 @@ def test_publish_on_an_empty_403_says_x_gave_no_reason(entry: DiaryRepo,
     assert "X answered 403 Forbidden while creating a post (POST /2/tweets): X gave no " \
            "reason (the body was empty, not JSON, or had no message)" in result.stderr
     assert emulator.posts() == []
+
+
+@pytest.mark.parametrize("body", [{"errors": None}, {"errors": "x"}, {"errors": [None, 3]},
+                                  {"title": "UsageCapExceeded", "period": None,
+                                   "type": "https://api.x.com/2/problems/usage-capped"}])
+def test_odd_error_bodies_are_mapped_not_crashed(body: dict) -> None:
+    for status in (401, 403, 429, 500):
+        error = map_http_error(status, body, {}, "creating a post", 0.0)
+        assert "None" not in error.message
