@@ -88,7 +88,8 @@ def main() -> None:
     per_post = (statistics.median(publish_times) - statistics.median(baseline_times)) / POSTS
     print(f"requests for a {POSTS}-post thread: " +
           ", ".join(f"{k} x{v}" for k, v in sorted(counts.items())) +
-          f" (total {sum(counts.values())}; target {POSTS} creates + 1 users/me)")
+          f" (total {sum(counts.values())}; target {POSTS} creates, 1 users/me and 1 read of "
+          "the account's posts, which looks for a thread whose journal was lost)")
     print(f"baseline: {POSTS} bare signed creates        "
           f"{statistics.median(baseline_times) * 1000:7.1f} ms")
     print(f"publish: the whole thread, journal and commit "
