@@ -150,21 +150,12 @@ def _oauth_error(action: str, url: str, exc: Exception, consumer_key: str,
     if not isinstance(exc, TokenRequestDenied):  # a 2xx answer that holds no token
         return TemporaryError(f"{url} answered without a token while {action}; is it X's "
                               "API (x.api_url, AGENT_DIARY_X_API_URL)? Rerun later")
-    from .xapi import map_http_error
+    from .xapi import error_codes, map_http_error, problem_of
 
-    problem = _json_object(exc.response)
-    codes = {e.get("code") for e in problem.get("errors", []) if isinstance(e, dict)}
-    if exc.status_code == 401 and 135 not in codes:  # 135: the clock, mapped below
+    problem = problem_of(exc.response)
+    if exc.status_code == 401 and 135 not in error_codes(problem):  # 135: the clock, mapped below
         return AccountError(_unauthorized(action, consumer_key, pin_asked))
     return map_http_error(exc.status_code, problem, exc.response.headers, action, time.time())
-
-
-def _json_object(response: Any) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _unauthorized(action: str, consumer_key: str, pin_asked: bool) -> str:

@@ -209,6 +209,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def is_loopback_url(url: str) -> bool:
+    """Whether `url` points at this machine (a local emulator)."""
+    from urllib.parse import urlsplit
+
+    return _is_loopback(urlsplit(url).hostname or "")
+
+
 def _credentials_url(key: str, value: Any) -> str:
     """A committed URL that receives the credentials: https, or http to this machine only,
     so a commit cannot send the keys in clear text to any host it names."""

@@ -24,24 +24,28 @@ class Diary(NamedTuple):
     """Every path of one diary repository, so tests can point it all at a temp dir.
 
     Files of the diary (entries, templates, `config.yaml`, media) are read through
-    `read_bytes`: from the work tree for `preview`, from the committed tree (HEAD) in the
-    committed view that publishing uses, so what is posted is what is committed. Neither
-    follows a symbolic link, so a committed link cannot make it read outside the repository.
+    `read_bytes`: from the work tree for `preview`, from one commit (HEAD when the view was
+    made) in the committed view that publishing uses, so what is posted is what is
+    committed, all of it from the same commit. Neither follows a symbolic link, so a
+    committed link cannot make it read outside the repository.
     """
 
     root: Path
     config_path: Path
-    committed: bool = False
+    committed: str | None = None  # the commit read from ("": none yet); None: work tree
 
     def committed_view(self) -> Diary:
-        return self._replace(committed=True)
+        """This diary as committed in HEAD now (later commits do not change what it reads)."""
+        from . import gitstore
+
+        return self._replace(committed=gitstore.head_commit(self.root))
 
     def read_bytes(self, rel: str) -> bytes | None:
         """A file of the repository by its POSIX path from the root; None if absent."""
         from . import gitstore
 
-        if self.committed:
-            return gitstore.committed_bytes(self.root, rel)
+        if self.committed is not None:
+            return gitstore.committed_bytes(self.root, rel, self.committed)
         return gitstore.working_bytes(self.root, rel)
 
     @property
@@ -87,9 +91,9 @@ class Diary(NamedTuple):
         from . import gitstore
 
         found = gitstore.working_file(self.root, self.rel(path))  # refuses any link
-        if not self.committed:
+        if self.committed is None:
             return found is not None
-        return gitstore.committed_bytes(self.root, self.rel(path)) is not None
+        return gitstore.committed_blob(self.root, self.rel(path), self.committed) is not None
 
     def load_entry(self, date: dt.date) -> Entry:
         rel = self.rel(self.entry_path(date))
@@ -138,7 +142,7 @@ class Diary(NamedTuple):
         if self.config_path != self.root / "config.yaml":
             return load_config(self.config_path)
         text = self.read_text("config.yaml")
-        source = "config.yaml" + (" (as committed)" if self.committed else "")
+        source = "config.yaml" + (" (as committed)" if self.committed is not None else "")
         if text is None:
             return config_from_text(None, f"{source} (missing: defaults)")
         return config_from_text(text, source)

@@ -122,16 +122,40 @@ def _now_iso(now: float) -> str:
 def x_text(text: str, media: bool = False) -> str:
     """The text X returns: URLs become t.co links, & < > become entities, and a post with
     media ends with one more t.co link, to the media."""
-    out, last = [], 0
+    return x_text_and_urls(text, media)[0]
+
+
+def x_text_and_urls(text: str, media: bool = False) -> tuple[str, list[dict[str, Any]]]:
+    """`x_text`, and its `entities.urls` as X gives them: each t.co link's place in the
+    returned text and the URL it stands for (`expanded_url`)."""
+    out, urls, last, at = [], [], 0, 0
+
+    def link(slug: str, expanded: str) -> None:
+        nonlocal at
+        short = f"https://t.co/{slug}"
+        urls.append({"start": at, "end": at + len(short), "url": short,
+                     "expanded_url": expanded, "display_url": expanded.split("://")[-1]})
+        out.append(short)
+        at += len(short)
+
+    def plain(part: str) -> None:
+        nonlocal at
+        escaped = html.escape(part, quote=False)
+        out.append(escaped)
+        at += len(escaped)
+
     for start, end in url_spans(text):
-        out.append(html.escape(text[last:start], quote=False))
-        slug = hashlib.sha1(text[start:end].encode()).hexdigest()[:10]
-        out.append(f"https://t.co/{slug}")
+        plain(text[last:start])
+        written = text[start:end]
+        link(hashlib.sha1(written.encode()).hexdigest()[:10],
+             written if "://" in written else f"http://{written}")
         last = end
-    out.append(html.escape(text[last:], quote=False))
+    plain(text[last:])
     if media:
-        out.append(f" https://t.co/{hashlib.sha1(text.encode()).hexdigest()[10:20]}")
-    return "".join(out)
+        plain(" ")
+        slug = hashlib.sha1(text.encode()).hexdigest()[10:20]
+        link(slug, f"https://x.com/i/status/photo/{slug}")
+    return "".join(out), urls
 
 
 class World:
@@ -249,8 +273,11 @@ class World:
         return {"data": {"deleted": post is not None}}
 
     def public(self, post: dict[str, Any], fields: set[str]) -> dict[str, Any]:
-        item = {"id": post["id"], "text": x_text(post["text"], bool(post["media_ids"])),
-                "edit_history_tweet_ids": [post["id"]]}
+        text, urls = x_text_and_urls(post["text"], bool(post["media_ids"]))
+        item: dict[str, Any] = {"id": post["id"], "text": text,
+                                "edit_history_tweet_ids": [post["id"]]}
+        if "entities" in fields and urls:
+            item["entities"] = {"urls": urls}
         if "created_at" in fields:
             item["created_at"] = post["created_at"]
         if "conversation_id" in fields:

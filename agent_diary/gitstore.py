@@ -46,14 +46,13 @@ def repository_parts(rel: str) -> tuple[str, ...]:
     return parts
 
 
-def committed_bytes(root: Path, rel: str) -> bytes | None:
-    """The file `rel` as committed in HEAD, or None if HEAD has no such file. A symbolic
-    link (git mode 120000) anywhere on the path is refused, never followed."""
+def _committed_node(root: Path, rel: str, commit: str) -> Any:
+    """The tree entry `rel` in `commit` (None if absent). A symbolic link (git mode
+    120000) anywhere on the path is refused, never followed."""
     parts = repository_parts(rel)
-    try:
-        node = _repo(root).head.commit.tree
-    except ValueError:  # no commit yet
+    if not commit:  # a repository with no commit yet
         return None
+    node = _repo(root).commit(commit).tree
     for index, part in enumerate(parts):
         if node.type != "tree":
             return None
@@ -63,7 +62,19 @@ def committed_bytes(root: Path, rel: str) -> bytes | None:
             return None
         if stat.S_ISLNK(node.mode):
             raise symlink_refused("/".join(parts[:index + 1]))
-    return node.data_stream.read() if node.type == "blob" else None
+    return node if node.type == "blob" else None
+
+
+def committed_bytes(root: Path, rel: str, commit: str) -> bytes | None:
+    """The file `rel` as committed in `commit`, or None if it has no such file."""
+    node = _committed_node(root, rel, commit)
+    return None if node is None else node.data_stream.read()
+
+
+def committed_blob(root: Path, rel: str, commit: str) -> str | None:
+    """The blob id of `rel` in `commit` (what identifies its content), or None."""
+    node = _committed_node(root, rel, commit)
+    return None if node is None else str(node.hexsha)
 
 
 def working_file(root: Path, rel: str) -> Path | None:
@@ -108,11 +119,12 @@ def file_state(root: Path, rel: str) -> str:
     return "modified" if repo.git.status("--porcelain", "--", rel).strip() else "clean"
 
 
-def head_commit(root: Path) -> str | None:
+def head_commit(root: Path) -> str:
+    """HEAD's commit id, or "" in a repository with no commit yet."""
     try:
         return str(_repo(root).head.commit.hexsha)
     except ValueError:
-        return None
+        return ""
 
 
 def atomic_write(path: Path, text: str) -> None:

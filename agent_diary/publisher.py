@@ -1,5 +1,4 @@
-"""Publishing exactly once: the journal-driven state machine, reconciliation, and the
-record in the entry's front matter.
+"""Publishing exactly once: the journal-driven state machine.
 
 The guarantee: however often this runs and wherever it is killed, each post of the thread
 appears on X once, each reply chained to the post before it, and the front matter ends
@@ -14,26 +13,23 @@ looked for on the account, and what is found there is adopted, never posted twic
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import html
 import os
-import re
 import time
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import gitstore, ledger
-from .config import Config
+from .config import Config, is_loopback_url
 from .diary import Diary
-from .entry import with_tweet_ids
 from .errors import AgentDiaryError, InputError, NothingToPost, TemporaryError
 from .journal import Journal, JournalState, repo_lock
-from .repeats import duplicate_message
+from .reconcile import find_chain, find_posted, matches
+from .record import post_url, record, restore_hint, same_posts, thread_signature
+from .repeats import duplicate_message, find_repeats
 from .thread import Thread, build_thread
-from .twittertext import url_spans
 from .xapi import DuplicateContent, MediaExpired, TimelinePost, UnknownOutcome, XClient
 
 CREATE_ATTEMPTS = 3
@@ -54,20 +50,17 @@ class PublishResult:
 
     @property
     def url(self) -> str:
-        return post_url(self.username, self.ids[0]) if self.ids else ""
-
-
-def post_url(username: str, post_id: str) -> str:
-    return f"https://x.com/{username or 'i'}/status/{post_id}"
+        return post_url(self.username, self.ids[0])
 
 
 def journal_path(state_dir: Path, date: dt.date) -> Path:
     return state_dir / "journal" / f"{date.isoformat()}.jsonl"
 
 
-def settle_seconds_from(environ: Mapping[str, str]) -> float:
+def settle_seconds_from(environ: Mapping[str, str], local: bool) -> float:
     """`AGENT_DIARY_SETTLE_SECONDS` (default 60): how long after an unanswered create the
-    account's posts are read before the post may be sent again. Lower it only for tests."""
+    account's posts are read before the post may be sent again. Shorter only against a
+    local emulator (`local`), where the tests need it: against X it would double posts."""
     value = environ.get(SETTLE_ENV)
     if not value:
         return SETTLE_SECONDS
@@ -75,35 +68,11 @@ def settle_seconds_from(environ: Mapping[str, str]) -> float:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if not 0 <= seconds <= 3600:
-        raise InputError(f"{SETTLE_ENV}: {value!r} is not valid; expected seconds from 0 to "
-                         "3600 (default 60)")
+    if not 0 <= seconds <= 3600 or (seconds < SETTLE_SECONDS and not local):
+        raise InputError(f"{SETTLE_ENV}: {value!r} is not valid; expected seconds from "
+                         f"{0 if local else int(SETTLE_SECONDS)} to 3600 (default 60; less "
+                         "only against a local emulator)")
     return seconds
-
-
-def comparable(text: str, from_x: bool) -> str:
-    """Text reduced to what survives X: URLs masked (X returns t.co links), HTML entities
-    unescaped, whitespace collapsed, NFC; trailing media links X appends are dropped."""
-    if from_x:
-        text = re.sub(r"https://t\.co/\w+", "\x00", html.unescape(text))
-    else:
-        text = unicodedata.normalize("NFC", text)
-        for start, end in reversed(url_spans(text)):
-            text = text[:start] + "\x00" + text[end:]
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def find_posted(candidates: list[TimelinePost], text: str, reply_to: str | None) -> str | None:
-    """The id of the post among `candidates` that is `text` replying to `reply_to`."""
-    want = comparable(text, from_x=False)
-    links = want.count("\x00")
-    for post in sorted(candidates, key=lambda p: int(p.id)):
-        got = comparable(post.text, from_x=True)
-        while got.count("\x00") > links and got.endswith("\x00"):
-            got = got[:-1].rstrip()
-        if got == want and post.reply_to == reply_to:
-            return post.id
-    return None
 
 
 def _utc(moment: dt.datetime) -> str:
@@ -120,11 +89,11 @@ class _Run:
                  day_start: dt.datetime) -> None:
         self.journal, self.client, self.read = journal, client, read
         self.source = thread.entry.source
-        self.day_start = day_start  # the start of the entry's day, in its time zone
         self.texts = [post.text for post in thread.posts]
         self.media = [post.media for post in thread.posts]
         self.progress, self.now, self.should_stop = progress, now, should_stop
         self.settle, self.sleep = settle, sleep
+        self.day_start = day_start  # the start of the entry's day, in its time zone
 
     def account(self) -> dict[str, str]:
         state = self.journal.state
@@ -139,23 +108,41 @@ class _Run:
 
     # --- looking for posts on the account ----------------------------------------------
 
+    def posts_since(self, k: int, sent: dict[int, str],
+                    start: dt.datetime) -> list[TimelinePost]:
+        """The account's posts that could be post k: after post k-1, or for post 1 since
+        `start` (with a margin for clocks)."""
+        user = self.account()["id"]
+        if k:
+            return self.client.recent_posts(user, since_id=sent[k - 1])
+        return self.client.recent_posts(user, start_time=_utc(start - RECONCILE_WINDOW))
+
+    def found(self, k: int, post_id: str, how: str = "") -> str:
+        self.journal.append("sent", k=k, id=post_id, reconciled=True)
+        self.progress(f"post {k + 1}/{len(self.texts)} was already on X ({post_id}){how}")
+        return post_id
+
     def adopt(self) -> dict[int, str]:
         """With no journal (a fresh clone, a CI runner whose cache was lost), the thread
         may already be on X: look for it among the account's posts since the start of the
         entry's day and adopt the chain found there, so nothing is posted twice."""
-        found = self.client.recent_posts(self.account()["id"],
-                                         start_time=_utc(self.day_start - RECONCILE_WINDOW))
-        sent: dict[int, str] = {}
-        for k, text in enumerate(self.texts):
-            post_id = find_posted(found, text, sent.get(k - 1))
-            if post_id is None:
-                break
-            sent[k] = post_id
+        candidates = self.posts_since(0, {}, self.day_start)
+        sent = find_chain(candidates, self.texts, {})
+        for k, post_id in sent.items():
             self.journal.append("sent", k=k, id=post_id, reconciled=True, adopted=True)
         if sent:
             self.progress(f"no journal of this thread here, but {len(sent)} of its "
                           f"{len(self.texts)} posts are on X already ({self.url(sent[0])}): "
                           "adopted, not posted again")
+        k = len(sent)
+        fork = next((p for p in candidates if k and p.reply_to == sent[k - 1]), None)
+        if fork is not None and k < len(self.texts):
+            raise InputError(
+                f"{self.source}: no journal of this thread here; posts 1-{k} are on X "
+                f"({self.url(sent[0])}), but post {k} already has a reply from the account "
+                f"({self.url(fork.id)}) that is not the entry's post {k + 1}: the entry was "
+                "changed after the thread was partly posted, and posting on would fork it. "
+                f"Restore the text that was posted (git log -p -- {self.source}) and rerun")
         return sent
 
     def wait_to_settle(self, k: int, since: str) -> None:
@@ -180,38 +167,38 @@ class _Run:
         None (journalled as absent, so it may be sent again) if not."""
         state = self.journal.state
         self.wait_to_settle(k, state.unknown[k])
-        user = self.account()["id"]
-        if k == 0:
-            start = dt.datetime.fromisoformat(state.sending.get(0, state.unknown[0]))
-            found = self.client.recent_posts(user, start_time=_utc(start - RECONCILE_WINDOW))
-        else:
-            found = self.client.recent_posts(user, since_id=sent[k - 1])
-        post_id = find_posted(found, texts[k], sent.get(k - 1))
+        first = dt.datetime.fromisoformat(state.sending.get(k, state.unknown[k]))
+        post_id = find_posted(self.posts_since(k, sent, first), texts[k], sent.get(k - 1))
         if post_id is None:
             self.journal.append("absent", k=k)
             return None
-        self.journal.append("sent", k=k, id=post_id, reconciled=True)
-        self.progress(f"post {k + 1}/{len(texts)} was already on X ({post_id})")
-        return post_id
+        return self.found(k, post_id)
+
+    def settle_all(self, sent: dict[int, str], texts: list[str]) -> dict[int, str]:
+        """Settle every unanswered create of `texts` (a previous run may have made it)."""
+        sent = dict(sent)
+        for k in sorted(self.journal.state.unknown):
+            if k == len(sent) and k < len(texts):
+                found = self.settle_unknown(k, sent, texts)
+                if found is None:
+                    break
+                sent[k] = found
+        return sent
 
     def duplicate(self, k: int, sent: dict[int, str]) -> str:
         """X refused post k as a duplicate: adopt it if it is this thread's own post (an
         earlier attempt that did land); otherwise say which post it repeats."""
-        user = self.account()["id"]
-        found = self.client.recent_posts(user, since_id=sent[k - 1]) if k else \
-            self.client.recent_posts(user, start_time=_utc(self.day_start - RECONCILE_WINDOW))
-        post_id = find_posted(found, self.texts[k], sent.get(k - 1))
+        candidates = self.posts_since(k, sent, self.day_start)
+        post_id = find_posted(candidates, self.texts[k], sent.get(k - 1))
         if post_id is not None:
-            self.journal.append("sent", k=k, id=post_id, reconciled=True)
-            self.progress(f"post {k + 1}/{len(self.texts)} was already on X ({post_id})")
-            return post_id
+            return self.found(k, post_id)
         if self._attempts(k) > 1:  # an earlier attempt may be what X remembers
             raise TemporaryError(
                 f"X says post {k + 1} duplicates a recent post, but it is not among the "
                 "account's recent posts replying where it should: the outcome is unknown, "
                 "so publishing stopped rather than risk a double post. Check the account's "
                 "timeline, then rerun")
-        same = next((p for p in found if find_posted([p], self.texts[k], p.reply_to)), None)
+        same = next((p for p in candidates if matches(p, self.texts[k], p.reply_to)), None)
         where = f" ({self.url(same.id)})" if same else ""
         raise InputError(f"{self.source}: " + duplicate_message(
             k + 1, f"a recent post of the account{where}, not part of this thread"))
@@ -219,10 +206,10 @@ class _Run:
     def _attempts(self, k: int) -> int:
         """How often post k was sent since the thread's text was last (re)started."""
         count = 0
-        for record in self.journal.records:
-            if record.get("event") == "start":
+        for entry in self.journal.records:
+            if entry.get("event") == "start":
                 count = 0
-            elif record.get("event") == "sending" and record.get("k") == k:
+            elif entry.get("event") == "sending" and entry.get("k") == k:
                 count += 1
         return count
 
@@ -230,11 +217,13 @@ class _Run:
 
     def media_ids(self, k: int) -> list[str]:
         """Post k's uploads: reused from the journal while X still knows them (an upload
-        lasts about a day), uploaded (with alt text) and journalled otherwise."""
+        lasts about a day) and they are of the same image and alt text; uploaded (with
+        alt text) and journalled otherwise."""
         ids = []
         for i, item in enumerate(self.media[k]):
             known = self.journal.state.media.get((k, i))
-            if known and known["expires"] > self.now().timestamp() + MEDIA_MARGIN:
+            if known and known["expires"] > self.now().timestamp() + MEDIA_MARGIN \
+                    and known.get("digest") == item.digest and known.get("alt") == item.alt:
                 ids.append(known["id"])
                 continue
             data = self.read(item.path)
@@ -244,8 +233,8 @@ class _Run:
             media_id, lifetime = self.client.upload(data, item.file)
             if item.alt:
                 self.client.set_alt_text(media_id, item.alt)
-            self.journal.append("media", k=k, i=i, id=media_id,
-                                expires=self.now().timestamp() + lifetime)
+            self.journal.append("media", k=k, i=i, id=media_id, digest=item.digest,
+                                alt=item.alt, expires=self.now().timestamp() + lifetime)
             self.progress(f"uploaded {item.path} for post {k + 1}")
             ids.append(media_id)
         return ids
@@ -288,13 +277,7 @@ class _Run:
         raise AssertionError("unreachable")
 
     def run(self) -> list[str]:
-        state = self.journal.state
-        sent = dict(state.sent)
-        for k in sorted(state.unknown):  # a previous run may have created it: look first
-            if k not in sent and k < len(self.texts):
-                found = self.settle_unknown(k, sent, self.texts)
-                if found:
-                    sent[k] = found
+        sent = self.settle_all(self.journal.state.sent, self.texts)
         # Every image before post 1: a refused upload never leaves half a thread.
         for k in range(len(sent), len(self.texts)):
             self.media_ids(k)
@@ -311,108 +294,53 @@ class _Run:
 
 # --- when the entry changed ----------------------------------------------------------------
 
-def _entry_sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _is_same_thread(state: JournalState, start: dict[str, Any]) -> bool:
+    old = state.start or {"posts": state.posts or []}
+    if old.get("accepted") and old.get("entry_blob") == start["entry_blob"]:
+        return True  # this version of the entry was accepted as it stands (--accept-edit)
+    new = start["sig"]
+    return len(new) == len(old["posts"]) and all(same_posts(old, new, k)
+                                                 for k in range(len(new)))
 
 
-def _restore_hint(rel: str, state: JournalState, date: dt.date) -> str:
-    commit = (state.start or {}).get("commit")
-    restore = (f"restore the posted text (git checkout {commit[:12]} -- {rel} && git commit) "
-               "and rerun" if commit else "restore the text that was posted and rerun")
-    return (f"Either {restore}, or keep what is on X as it is and publish the rest from the "
-            f"new text: agent-diary publish --date {date} --accept-edit")
-
-
-def _accept_new_text(run: _Run, journal: Journal, rel: str, date: dt.date, texts: list[str],
-                     start: dict[str, str | None], accept_edit: bool) -> None:
+def _accept_new_text(run: _Run, journal: Journal, rel: str, date: dt.date,
+                     start: dict[str, Any], accept_edit: bool) -> None:
     """The entry's thread differs from the one this journal was posting. Unanswered
     creates of the old text are settled first; then, while nothing is on X the new text
     simply replaces the old; after a partial post the posts not yet sent may change, and
     a change to a post already on X is refused (unless accepted), naming that post."""
     state = journal.state
-    old = list(state.posts or [])
-    sent = dict(state.sent)
-    for k in sorted(state.unknown):
-        if k not in sent and k < len(old):
-            found = run.settle_unknown(k, sent, old)
-            if found:
-                sent[k] = found
+    old = state.start or {"posts": state.posts or []}
+    sent = run.settle_all(state.sent, list(old["posts"]))
     posted = len(sent)
-    changed = [k for k in range(posted) if k >= len(texts) or texts[k] != old[k]]
+    changed = [k for k in range(posted) if not same_posts(old, start["sig"], k)]
     if changed and not accept_edit:
         k = changed[0]
         raise InputError(
-            f"{rel} changed after {posted} of {len(old)} posts were published, and post "
-            f"{k + 1} is already on X with its old text ({run.url(sent[k])}). "
-            + _restore_hint(rel, state, date))
+            f"{rel} changed after {posted} of {len(old['posts'])} posts were published, and "
+            f"post {k + 1} is already on X with its old text or images ({run.url(sent[k])}). "
+            + restore_hint(rel, journal, date, complete=False))
+    old_sig = old.get("sig") or [[text, []] for text in old["posts"]]
+    posts = list(old["posts"][:posted]) + start["posts"][posted:]
+    problems = find_repeats(posts, {}) if changed else []
+    if problems:
+        raise InputError(f"{rel}: kept as it is on X, the thread would repeat a post: "
+                         f"{problems[0]}")
     if posted == 0:
         run.progress(f"{rel} changed since the last attempt, and none of it is on X: "
                      "posting the new text")
     else:
-        run.progress(f"{rel} changed after {posted} of {len(old)} posts: posting the rest "
-                     "from the new text")
-    journal.append("start", posts=old[:posted] + texts[posted:], **start)
+        run.progress(f"{rel} changed after {posted} of {len(old['posts'])} posts: posting "
+                     "the rest from the new text")
+    journal.append("start", **{**start, "posts": posts,
+                               "sig": old_sig[:posted] + start["sig"][posted:],
+                               "accepted": bool(changed)})
 
 
-def _record(diary: Diary, config: Config, rel: str, state: JournalState, date: dt.date,
-            journal: Journal, accept_edit: bool) -> str | None:
-    """Write tweet_ids/posted_at into the entry (surgically, atomically) and commit it."""
-    assert state.complete is not None
-    ids, posted_at = list(state.complete["ids"]), state.complete["posted_at"]
-    path = diary.root / rel
-    data = gitstore.committed_bytes(diary.root, rel)
-    if data is None:
-        raise InputError(f"{rel} is no longer committed, but its thread is on X "
-                         f"({post_url((state.account or {}).get('username', ''), ids[0])}); "
-                         "commit it again and rerun publish to record the IDs")
-    posted_sha = (state.start or {}).get("entry_sha")
-    if posted_sha and posted_sha != _entry_sha(data) and not accept_edit:
-        _check_unchanged_thread(diary, config, rel, state, date)
-    committed = data.decode("utf-8")
-    wanted = with_tweet_ids(committed, ids, posted_at, rel)
-    current = path.read_bytes().decode("utf-8")
-    if current not in (committed, wanted):
-        raise InputError(f"{rel} was edited while its thread was being posted; the thread "
-                         f"is on X ({', '.join(ids)}) but its IDs are not written yet. Commit "
-                         "or revert the edit, then rerun publish to record them")
-    if current != wanted:
-        gitstore.atomic_write(path, wanted)
-    commit = None
-    if config.git.commit:
-        if gitstore.file_state(diary.root, rel) != "clean":
-            commit = gitstore.commit_file(
-                diary.root, rel, f"diary: posted {date} as a thread of {len(ids)} post"
-                f"{'s' * (len(ids) != 1)}\n\nagent-diary recorded tweet_ids and posted_at.",
-                config.git.author)
-        if config.git.push:
-            gitstore.push(diary.root)
-    journal.append("recorded", commit=commit)
-    return commit
-
-
-def _check_unchanged_thread(diary: Diary, config: Config, rel: str, state: JournalState,
-                            date: dt.date) -> None:
-    """A commit changed the entry while (or since) its thread was posted: the IDs may go
-    into the new text only if it still makes exactly the thread that is on X."""
-    try:
-        now = [post.text for post in build_thread(diary.committed_view(), config, date,
-                                                  check_recent=False).posts]
-    except AgentDiaryError:
-        now = None
-    if now == state.posts:
-        return
-    ids = (state.complete or {}).get("ids") or []
-    url = post_url((state.account or {}).get("username", ""), ids[0]) if ids else "X"
-    raise InputError(
-        f"{rel} was changed by a commit while its thread was being posted (or since): the "
-        f"thread on X ({url}) shows the text that was committed when posting began, not "
-        "the current one, so its IDs are not written under the new text. "
-        + _restore_hint(rel, state, date))
-
-
-def _committed_thread(diary: Diary, config: Config, date: dt.date, rel: str) -> Thread:
-    """The thread of a committed, ready entry, built from the committed tree (the entry,
-    its template, config.yaml and media as committed): every refusal comes before any
+def _committed_thread(diary: Diary, view: Diary, config: Config, date: dt.date,
+                      rel: str) -> Thread:
+    """The thread of a committed, ready entry, built from one commit (the entry, its
+    template, config.yaml and media as committed): every refusal comes before any
     request."""
     state = gitstore.file_state(diary.root, rel)
     if state == "untracked":
@@ -421,7 +349,7 @@ def _committed_thread(diary: Diary, config: Config, date: dt.date, rel: str) -> 
     if state == "modified":
         raise NothingToPost(f"{rel} has uncommitted edits; only what is committed is "
                             "posted: commit them (or revert them) and rerun")
-    thread = build_thread(diary.committed_view(), config, date)
+    thread = build_thread(view, config, date)
     if thread.entry.status == "draft":
         raise NothingToPost(f"{rel} is a draft; set 'status: ready' and commit to publish it")
     for item in (item for post in thread.posts for item in post.media):
@@ -440,8 +368,9 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
             now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> PublishResult:
     """Post the entry for `date` exactly once (see the module docstring)."""
     state_dir = diary.sandbox_dir if sandbox else diary.state_dir
-    settle = settle_seconds_from(os.environ) if settle is None else settle
-    diary = diary._replace(committed=False)  # to find the file; the thread is committed
+    if settle is None:
+        settle = settle_seconds_from(os.environ, sandbox or is_loopback_url(config.x.api_url))
+    diary = diary._replace(committed=None)  # to find the file; the thread is committed
 
     def result(state: JournalState, already: bool, commit: str | None = None) -> PublishResult:
         assert state.complete is not None
@@ -458,31 +387,34 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
         if state.complete is not None:
             if sandbox or state.recorded is not None:
                 return result(state, already=True)
-            return result(state, already=True, commit=_record(
+            return result(state, already=True, commit=record(
                 diary, config, rel, state, date, journal, accept_edit))
-        thread = _committed_thread(diary, config, date, rel)
+        view = diary.committed_view()  # one commit for everything this run reads
+        thread = _committed_thread(diary, view, config, date, rel)
         if thread.entry.posted and not sandbox:
             return PublishResult(date, tuple(thread.entry.tweet_ids), "", True, sandbox)
-        texts = [post.text for post in thread.posts]
         zone = ZoneInfo(config.timezone)
         month = now().astimezone(zone).strftime("%Y-%m")
         if state.posts is None and not sandbox:  # a new thread: does the budget allow it?
-            ledger.check(config, diary.state_dir, rel, len(texts),
+            ledger.check(config, diary.state_dir, rel, len(thread.posts),
                          thread.estimated_cost_usd, month)
-        committed = gitstore.committed_bytes(diary.root, rel) or b""
-        start = {"commit": gitstore.head_commit(diary.root),
-                 "entry_sha": _entry_sha(committed)}
-        run = _Run(journal, client(), thread, diary.committed_view().read_bytes, progress,
-                   now, should_stop, settle, sleep,
-                   dt.datetime.combine(date, dt.time(), tzinfo=zone))
+        start = {"posts": [post.text for post in thread.posts],
+                 "sig": thread_signature(thread), "commit": view.committed,
+                 "entry_blob": gitstore.committed_blob(diary.root, rel, view.committed or "")}
+        run = _Run(journal, client(), thread, view.read_bytes, progress, now, should_stop,
+                   settle, sleep, dt.datetime.combine(date, dt.time(), tzinfo=zone))
         try:
             run.account()
             if state.posts is None:  # no journal of this thread: is it on X already?
-                run.adopt()
-                journal.append("start", posts=texts, **start)
-            elif state.posts != texts:
-                _accept_new_text(run, journal, rel, date, texts, start, accept_edit)
-            run.texts = list(journal.state.posts or texts)
+                adopted = len(run.adopt())
+                journal.append("start", **start)
+                if 0 < adopted < len(run.texts):
+                    # The lost journal may have held an unanswered create of the next
+                    # post: give it the settle time too before sending it.
+                    journal.append("unknown", k=adopted, at=now().isoformat())
+            elif not _is_same_thread(state, start):
+                _accept_new_text(run, journal, rel, date, start, accept_edit)
+            run.texts = list(journal.state.posts or run.texts)
             ids = run.run()
         except AgentDiaryError as exc:
             journal.append("stopped", k=len(journal.state.sent), reason=exc.message)
@@ -494,4 +426,4 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
         if sandbox:
             return result(state, already=False)
         return result(state, already=False,
-                      commit=_record(diary, config, rel, state, date, journal, accept_edit))
+                      commit=record(diary, config, rel, state, date, journal, accept_edit))

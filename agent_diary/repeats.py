@@ -5,7 +5,7 @@ Inside a thread that leaves it half-posted for good: the later copy can never be
 So a thread that repeats one of its own posts, or a post of the previous days' threads
 (a footer every day's template ends with, say), is refused up front, naming both posts.
 
-Pure functions of text; `thread.earlier_posts` gathers the earlier days' posts.
+Pure functions of text; `thread.build_thread` gathers the earlier days' posts.
 """
 
 from __future__ import annotations

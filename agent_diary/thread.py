@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import posixpath
 from typing import Any, NamedTuple
 
@@ -23,6 +24,7 @@ class PostMedia(NamedTuple):
     path: str  # relative to the repository root, POSIX separators
     alt: str | None
     file: MediaFile  # what the bytes are, for the upload
+    digest: str = ""  # SHA-256 of the bytes: an upload is reused only for the same image
 
 
 class ThreadPost(NamedTuple):
@@ -80,7 +82,7 @@ def read_media(diary: Diary, entry_rel: str, path: str, source: str) -> tuple[st
         raise InputError(f"{source}: media {path!r}: {exc.message}") from None
     if data is None:
         where = "the repository root" if path.startswith("/") else "the entry's folder"
-        state = " in the committed tree" if diary.committed else ""
+        state = " in the committed tree" if diary.committed is not None else ""
         raise InputError(f"{source}: media {path!r} not found{state} (paths are relative to "
                          f"{where}; a path starting with / is relative to the repository root)")
     return rel, data
@@ -145,7 +147,8 @@ def build_thread(diary: Diary, config: Config, date: dt.date, *,
             elif len(ref.alt) > ALT_TEXT_MAX:
                 raise InputError(f"{label}: its alt text has {len(ref.alt)} characters; X "
                                  f"allows at most {ALT_TEXT_MAX}")
-            media.append(PostMedia(rel, ref.alt, inspect(data, label)))
+            media.append(PostMedia(rel, ref.alt, inspect(data, label),
+                                   hashlib.sha256(data).hexdigest()))
         check_post([m.file for m in media], entry.source, number)
         thread_posts.append(ThreadPost(post.text, weighted_length(post.text), tuple(media),
                                        has_url(post.text)))
@@ -172,14 +175,6 @@ def _recent_threads(diary: Diary, config: Config, date: dt.date,
         if thread.entry.status != "draft":  # a draft is never posted
             threads[day] = thread
     return threads
-
-
-def earlier_posts(diary: Diary, config: Config, date: dt.date,
-                  days: int = RECENT_DAYS) -> dict[dt.date, list[str]]:
-    """The post texts of the ready and posted entries of the `days` dates before `date`;
-    dates without an entry, drafts and entries that do not build are left out."""
-    return {day: [post.text for post in thread.posts]
-            for day, thread in _recent_threads(diary, config, date, days).items()}
 
 
 def _refuse_repeats(diary: Diary, config: Config, entry: Entry, texts: list[str]) -> None:

@@ -18,7 +18,8 @@ from .errors import AccountError, AgentDiaryError, ExitCode, InputError, Tempora
 from .media import MediaFile
 
 TWEEPY_HOST = "https://api.twitter.com"
-TIMELINE_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets"]
+TIMELINE_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets",
+                   "entities"]
 MAX_RATE_LIMIT_WAIT = 60  # seconds; longer waits stop with exit 5 instead
 UPLOAD_CHUNK = 4 * 1024 * 1024  # bytes per append (X takes up to 5 MB)
 # X asks to poll a GIF's STATUS, `check_after_secs` apart, until it succeeds or fails;
@@ -60,9 +61,22 @@ class TimelinePost:
     text: str
     created_at: str | None
     reply_to: str | None  # the id of the post it replies to
+    # What each t.co link of the text stands for, in order (entities.urls); None when X
+    # sent no entities.
+    urls: tuple[str, ...] | None = None
 
 
-def _problem(response: Any) -> dict[str, Any]:
+def _expanded_urls(item: dict[str, Any]) -> tuple[str, ...] | None:
+    entities = item.get("entities")
+    urls = entities.get("urls") if isinstance(entities, dict) else None
+    if not isinstance(urls, list):
+        return None
+    found = [u for u in urls if isinstance(u, dict) and isinstance(u.get("expanded_url"), str)]
+    return tuple(u["expanded_url"] for u in sorted(found, key=lambda u: u.get("start") or 0))
+
+
+def problem_of(response: Any) -> dict[str, Any]:
+    """An error response's problem JSON ({} for an empty or non-JSON body)."""
     try:
         body = response.json()
     except ValueError:
@@ -94,15 +108,20 @@ def _check_after(info: dict[str, Any]) -> float:
     return delay if 0 <= delay < float("inf") else 1.0
 
 
+def error_codes(problem: dict[str, Any]) -> set[Any]:
+    """The v1.1 error codes of a problem (135: the clock is wrong)."""
+    items = problem.get("errors")
+    return {e.get("code") for e in (items if isinstance(items, list) else [])
+            if isinstance(e, dict)}
+
+
 def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: str,
                    now: float) -> AgentDiaryError:
     """The user-facing error for an X API error response (see X-API-NOTES.md)."""
     said = _describe(problem)
     text = " ".join(str(v) for v in (problem.get("type"), problem.get("title"),
                                      problem.get("reason"), said)).lower()
-    items = problem.get("errors")
-    codes = {e.get("code") for e in (items if isinstance(items, list) else [])
-             if isinstance(e, dict)}
+    codes = error_codes(problem)
     if status == 402:
         return AccountError(
             f"X answered 402 Payment Required while {action}: the developer account's credit "
@@ -218,7 +237,7 @@ class XClient:
                 return request()
             except tweepy.HTTPException as exc:
                 response = exc.response
-                error = map_http_error(response.status_code, _problem(response),
+                error = map_http_error(response.status_code, problem_of(response),
                                        response.headers, action, self._clock())
                 if isinstance(error, RateLimited) and error.reset_at is not None and waits < 3:
                     wait = error.reset_at - self._clock() + 1
@@ -279,7 +298,8 @@ class XClient:
                            if r.get("type") == "replied_to"]
                 posts.append(TimelinePost(str(item["id"]), item.get("text", ""),
                                           item.get("created_at"),
-                                          str(replied[0]) if replied else None))
+                                          str(replied[0]) if replied else None,
+                                          _expanded_urls(item)))
             token = (body.get("meta") or {}).get("next_token")
             if not token:
                 break

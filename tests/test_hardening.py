@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_diary.publisher import comparable
+from agent_diary.reconcile import comparable
 
 from .helpers import DiaryRepo, EmulatorHandle, git, make_repo, thread_entry
 from .test_media import png
@@ -325,3 +325,88 @@ def test_text_from_x_is_compared_with_every_entity_unescaped() -> None:
     from_x = ("She said &quot;it&#39;s done&quot; &amp; left &lt;quietly&gt; "
               "https://t.co/abc123")
     assert comparable(from_x, from_x=True) == comparable(sent, from_x=False)
+
+
+# --- found in review: matching, forks, images, --accept-edit, the settle knob -----------
+
+def _ordered(emulator: EmulatorHandle) -> list[dict]:
+    return sorted(emulator.posts(), key=lambda p: int(p["id"]))
+
+
+def test_another_days_post_with_another_link_is_not_adopted(repo: DiaryRepo,
+                                                             no_dedup: EmulatorHandle) -> None:
+    emulator = no_dedup
+    for day in ("2026-11-27", DATE):  # the same words, each day's own link
+        repo.write(f"diary/{day}.md", f"---\ntitle: Notes\n---\nRead https://example.com/{day}"
+                                      f"\n\n---\n\nAnd that was {day}.\n")
+    repo.commit()
+    assert repo.run("publish", "--date", "2026-11-27", env=emulator.env()).code == 0
+    result = publish(repo, emulator)
+    assert result.code == 0, result.stderr
+    assert "already" not in result.stderr
+    today = _ordered(emulator)[2:]
+    assert len(today) == 2 and today[0]["reply_to"] is None
+    assert front_matter(repo)["tweet_ids"] == [p["id"] for p in today]
+
+
+def test_a_lost_journal_and_an_edited_posted_post_never_fork_the_thread(
+        ready: DiaryRepo, no_dedup: EmulatorHandle) -> None:
+    emulator = no_dedup
+    assert publish(ready, emulator, AGENT_DIARY_FAILPOINT="journal:6").code == -signal.SIGKILL
+    shutil.rmtree(ready.root / ".git" / "agent-diary")
+    ready.write(f"diary/{DATE}.md", thread_entry(N).replace("Post number 2", "Post two"))
+    ready.commit("edit")
+    result = publish(ready, emulator)
+    assert result.code == 2, result.stderr
+    second = _ordered(emulator)[1]["id"]
+    assert f"https://x.com/agentdiary/status/{second}" in result.stderr
+    assert "fork" in result.stderr and len(emulator.posts()) == 2
+
+
+@pytest.mark.parametrize("change", ["image", "alt"])
+def test_a_changed_image_or_alt_text_is_uploaded_again(repo: DiaryRepo,
+                                                       emulator: EmulatorHandle,
+                                                       change: str) -> None:
+    import hashlib
+
+    repo.write("diary/media/a.png", png(1))
+    repo.write(f"diary/{DATE}.md", "---\ntitle: t\n---\nLook ![old words](media/a.png) here.\n")
+    repo.commit()
+    emulator.fault(preset="credits")  # the upload happened, post 1 did not
+    assert publish(repo, emulator).code == 4
+    if change == "image":
+        repo.write("diary/media/a.png", png(2))
+    else:
+        repo.write(f"diary/{DATE}.md", "---\ntitle: t\n---\nLook ![new words](media/a.png) "
+                                       "here.\n")
+    repo.commit("change")
+    result = publish(repo, emulator)
+    assert result.code == 0, result.stderr
+    media = emulator.world.snapshot()["media"][emulator.posts()[0]["media_ids"][0]]
+    assert media["sha256"] == hashlib.sha256(png(2 if change == "image" else 1)).hexdigest()
+    assert media["alt"] == ("old words" if change == "image" else "new words")
+
+
+def test_accept_edit_is_remembered_and_the_hint_names_the_posted_commit(
+        ready: DiaryRepo, emulator: EmulatorHandle) -> None:
+    posted_commit = git(ready.root, "rev-parse", "HEAD").strip()
+    emulator.fault(preset="credits", skip=1)
+    assert publish(ready, emulator).code == 4
+    ready.write(f"diary/{DATE}.md", thread_entry(N).replace("Post number 1", "Post one"))
+    ready.commit("edit")
+    refused = publish(ready, emulator)
+    assert refused.code == 2 and f"git checkout {posted_commit[:12]} --" in refused.stderr
+    emulator.fault(preset="credits", skip=1)  # the accepted run stops after post 2
+    accepted = ready.run("publish", "--date", DATE, "--accept-edit", env=emulator.env())
+    assert accepted.code == 4 and len(emulator.posts()) == 2
+    result = publish(ready, emulator)  # a plain rerun (the service) finishes it
+    assert result.code == 0, result.stderr
+    assert_posted_once(ready, emulator)
+
+
+def test_a_short_settle_window_only_against_a_local_emulator(ready: DiaryRepo,
+                                                            emulator: EmulatorHandle) -> None:
+    result = publish(ready, emulator, AGENT_DIARY_X_API_URL="https://api.x.invalid",
+                     AGENT_DIARY_SETTLE_SECONDS="1")
+    assert result.code == 2 and "AGENT_DIARY_SETTLE_SECONDS" in result.stderr
+    assert emulator.requests() == 0
