@@ -261,7 +261,9 @@ def with_tweet_ids(text: str, ids: list[str], posted_at: str, source: str = "ent
     if bounds is None:
         newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
         own = _own_lines(ids, posted_at, "", newline)
-        result = f"---{newline}{own['tweet_ids']}{own['posted_at']}---{newline}" + text
+        bom = "\ufeff" if text.startswith("\ufeff") else ""  # stays the file's first byte
+        result = (f"{bom}---{newline}{own['tweet_ids']}{own['posted_at']}---{newline}"
+                  + text[len(bom):])
     else:
         _, closing = bounds
         newline = "\r\n" if lines[0].endswith("\r\n") else "\n"

@@ -25,6 +25,7 @@ returns, so after a crash at any point the journal tells what may have happened:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import time
@@ -53,9 +54,37 @@ class JournalState:
     recorded: dict[str, Any] | None = None
 
 
+# The fields each record must have, and their types: a record of another shape (a disk
+# that lost a block, a hand edit) is skipped like a torn line, never a crash.
+_SHAPES: dict[str, dict[str, Any]] = {
+    "account": {"id": str}, "start": {"posts": list},
+    "sending": {"k": int, "at": str}, "unknown": {"k": int, "at": str},
+    "failed": {"k": int}, "absent": {"k": int}, "media_expired": {"k": int},
+    "media": {"k": int, "i": int, "id": str, "expires": int | float},
+    "sent": {"k": int, "id": str}, "complete": {"ids": list, "posted_at": str},
+}
+LONG_AGO = "1970-01-01T00:00:00+00:00"
+
+
+def _well_formed(record: dict[str, Any]) -> bool:
+    for key, kind in _SHAPES.get(record.get("event", ""), {}).items():
+        value = record.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return False
+        if key == "k" and value < 0:
+            return False
+    try:
+        if "at" in record:
+            dt.datetime.fromisoformat(record["at"])
+    except (TypeError, ValueError):
+        return False
+    texts = record.get("posts", []) + record.get("ids", [])
+    return all(isinstance(text, str) for text in texts)
+
+
 def _fold(records: list[dict[str, Any]]) -> JournalState:
     state = JournalState()
-    for record in records:
+    for record in filter(_well_formed, records):
         event = record.get("event")
         if event == "account":
             state.account = {"id": record["id"], "username": record.get("username", "")}
@@ -87,6 +116,11 @@ def _fold(records: list[dict[str, Any]]) -> JournalState:
             state.complete = record
         elif event == "recorded":
             state.recorded = record
+    # A post missing before one that was sent (its records lost): it exists, or it does
+    # not; either way its outcome is unknown, and it is looked for before anything else.
+    for k in range(max(state.sent, default=0)):
+        if k not in state.sent:
+            state.unknown.setdefault(k, LONG_AGO)
     return state
 
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from . import gitstore, ledger
 from .config import Config, is_loopback_url
 from .diary import Diary
+from .entry import with_tweet_ids
 from .errors import AgentDiaryError, InputError, NothingToPost, TemporaryError
 from .journal import Journal, JournalState, repo_lock
 from .reconcile import find_chain, find_posted, matches
@@ -37,6 +38,7 @@ MEDIA_MARGIN = 600  # seconds: an upload about to expire is uploaded again
 RECONCILE_WINDOW = dt.timedelta(minutes=10)  # clock skew allowance when looking for post 1
 SETTLE_SECONDS = 60.0  # how long after an unanswered create X may still show it
 SETTLE_ENV = "AGENT_DIARY_SETTLE_SECONDS"
+X_BEGAN = dt.date(2006, 3, 21)  # no post on X is older
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,13 @@ def settle_seconds_from(environ: Mapping[str, str], local: bool) -> float:
     return seconds
 
 
+def _search_start(date: dt.date, zone: ZoneInfo, now: dt.datetime) -> dt.datetime:
+    """Since when the account's posts may hold this thread: the start of the entry's day,
+    or a day ago for an entry of a later date (posted ahead), never before X existed."""
+    day = dt.datetime.combine(max(date, X_BEGAN), dt.time(), tzinfo=zone)
+    return min(day, now - dt.timedelta(days=1))
+
+
 def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -86,14 +95,16 @@ class _Run:
                  read: Callable[[str], bytes | None], progress: Callable[[str], None],
                  now: Callable[[], dt.datetime], should_stop: Callable[[], bool],
                  settle: float, sleep: Callable[[float], None],
-                 day_start: dt.datetime) -> None:
+                 search_start: dt.datetime) -> None:
         self.journal, self.client, self.read = journal, client, read
         self.source = thread.entry.source
         self.texts = [post.text for post in thread.posts]
         self.media = [post.media for post in thread.posts]
         self.progress, self.now, self.should_stop = progress, now, should_stop
         self.settle, self.sleep = settle, sleep
-        self.day_start = day_start  # the start of the entry's day, in its time zone
+        # Since when the account's posts may hold this thread (see _search_start).
+        self.search_start = search_start
+        self.fresh = False  # no journal of this thread when the run began
 
     def account(self) -> dict[str, str]:
         state = self.journal.state
@@ -126,7 +137,7 @@ class _Run:
         """With no journal (a fresh clone, a CI runner whose cache was lost), the thread
         may already be on X: look for it among the account's posts since the start of the
         entry's day and adopt the chain found there, so nothing is posted twice."""
-        candidates = self.posts_since(0, {}, self.day_start)
+        candidates = self.posts_since(0, {}, self.search_start)
         sent = find_chain(candidates, self.texts, {})
         for k, post_id in sent.items():
             self.journal.append("sent", k=k, id=post_id, reconciled=True, adopted=True)
@@ -178,17 +189,20 @@ class _Run:
         """Settle every unanswered create of `texts` (a previous run may have made it)."""
         sent = dict(sent)
         for k in sorted(self.journal.state.unknown):
-            if k == len(sent) and k < len(texts):
-                found = self.settle_unknown(k, sent, texts)
-                if found is None:
-                    break
-                sent[k] = found
+            if k in sent or k >= len(texts):
+                continue
+            if any(j not in sent for j in range(k)):
+                break  # post k can only be looked for after the post it replies to
+            found = self.settle_unknown(k, sent, texts)
+            if found is None:
+                break
+            sent[k] = found
         return sent
 
     def duplicate(self, k: int, sent: dict[int, str]) -> str:
         """X refused post k as a duplicate: adopt it if it is this thread's own post (an
         earlier attempt that did land); otherwise say which post it repeats."""
-        candidates = self.posts_since(k, sent, self.day_start)
+        candidates = self.posts_since(k, sent, self.search_start)
         post_id = find_posted(candidates, self.texts[k], sent.get(k - 1))
         if post_id is not None:
             return self.found(k, post_id)
@@ -199,6 +213,12 @@ class _Run:
                 "so publishing stopped rather than risk a double post. Check the account's "
                 "timeline, then rerun")
         same = next((p for p in candidates if matches(p, self.texts[k], p.reply_to)), None)
+        if same is None and self.fresh:
+            raise TemporaryError(
+                f"X says post {k + 1} duplicates a recent post that the account's posts do "
+                "not show (yet: timelines lag). With no journal of this thread here, it may "
+                "be this thread's own post from an earlier run, so publishing stopped rather "
+                "than guess; rerun in a minute")
         where = f" ({self.url(same.id)})" if same else ""
         raise InputError(f"{self.source}: " + duplicate_message(
             k + 1, f"a recent post of the account{where}, not part of this thread"))
@@ -279,8 +299,9 @@ class _Run:
     def run(self) -> list[str]:
         sent = self.settle_all(self.journal.state.sent, self.texts)
         # Every image before post 1: a refused upload never leaves half a thread.
-        for k in range(len(sent), len(self.texts)):
-            self.media_ids(k)
+        for k in range(len(self.texts)):
+            if k not in sent:
+                self.media_ids(k)
         for k in range(len(self.texts)):
             if k in sent:
                 continue
@@ -312,7 +333,7 @@ def _accept_new_text(run: _Run, journal: Journal, rel: str, date: dt.date,
     state = journal.state
     old = state.start or {"posts": state.posts or []}
     sent = run.settle_all(state.sent, list(old["posts"]))
-    posted = len(sent)
+    posted = next(k for k in range(len(sent) + 1) if k not in sent)  # the chain on X
     changed = [k for k in range(posted) if not same_posts(old, start["sig"], k)]
     if changed and not accept_edit:
         k = changed[0]
@@ -337,6 +358,16 @@ def _accept_new_text(run: _Run, journal: Journal, rel: str, date: dt.date,
                                "accepted": bool(changed)})
 
 
+def _recorded_in(diary: Diary, date: dt.date, state: JournalState) -> bool:
+    """Whether the entry holds the thread's IDs (a reset can take the recording commit
+    away: then they are written again)."""
+    try:
+        entry = diary.load_entry(date)
+    except AgentDiaryError:
+        return True  # nothing to write into; the journal says it was recorded
+    return list(entry.tweet_ids) == list((state.complete or {}).get("ids") or [])
+
+
 def _committed_thread(diary: Diary, view: Diary, config: Config, date: dt.date,
                       rel: str) -> Thread:
     """The thread of a committed, ready entry, built from one commit (the entry, its
@@ -352,6 +383,13 @@ def _committed_thread(diary: Diary, view: Diary, config: Config, date: dt.date,
     thread = build_thread(view, config, date)
     if thread.entry.status == "draft":
         raise NothingToPost(f"{rel} is a draft; set 'status: ready' and commit to publish it")
+    try:  # the IDs must be writable once the thread is on X: find out before posting
+        with_tweet_ids((view.read_bytes(rel) or b"").decode("utf-8"), ["1"],
+                       "2006-03-21T00:00:00Z", rel)
+    except AgentDiaryError as exc:
+        raise InputError(f"{rel}: tweet_ids could not be written into this front matter "
+                         f"safely once the thread is posted ({exc.message}); write the front "
+                         "matter as one 'key: value' per line, then rerun") from None
     for item in (item for post in thread.posts for item in post.media):
         if gitstore.file_state(diary.root, item.path) != "clean":
             raise InputError(f"{rel}: media {item.path} is not committed as it is; only "
@@ -385,7 +423,7 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
         journal = Journal(journal_path(state_dir, date), after_journal_write)
         state = journal.state
         if state.complete is not None:
-            if sandbox or state.recorded is not None:
+            if sandbox or (state.recorded is not None and _recorded_in(diary, date, state)):
                 return result(state, already=True)
             return result(state, already=True, commit=record(
                 diary, config, rel, state, date, journal, accept_edit))
@@ -402,10 +440,11 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
                  "sig": thread_signature(thread), "commit": view.committed,
                  "entry_blob": gitstore.committed_blob(diary.root, rel, view.committed or "")}
         run = _Run(journal, client(), thread, view.read_bytes, progress, now, should_stop,
-                   settle, sleep, dt.datetime.combine(date, dt.time(), tzinfo=zone))
+                   settle, sleep, _search_start(date, zone, now()))
         try:
             run.account()
             if state.posts is None:  # no journal of this thread: is it on X already?
+                run.fresh = True
                 adopted = len(run.adopt())
                 journal.append("start", **start)
                 if 0 < adopted < len(run.texts):

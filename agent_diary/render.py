@@ -49,9 +49,7 @@ def render_template(entry: Entry, config: Config,
         TemplateNotFound,
         TemplateSyntaxError,
     )
-    from jinja2.sandbox import SandboxedEnvironment
-
-    env = SandboxedEnvironment(
+    env = _bounded_sandbox()(
         loader=FunctionLoader(read_template),
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
     )
@@ -77,6 +75,44 @@ def render_template(entry: Entry, config: Config,
     except TemplateError as exc:
         # UndefinedError and SecurityError (the sandbox refusing) land here.
         raise InputError(f"template {name} failed for {entry.source}: {exc}") from None
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        # A template that includes itself, or builds something enormous: a commit is
+        # untrusted input, so this is bad input, not a crash.
+        what = "recurses without end" if isinstance(exc, RecursionError) else \
+            "builds a value far too large"
+        raise InputError(f"template {name} failed for {entry.source}: it {what}; fix the "
+                         "template") from None
+
+
+MAX_RENDERED = 1_000_000  # characters a template may build with * (far above any thread)
+
+
+def _bounded_sandbox() -> Any:
+    """Jinja's sandbox, with `*` and `**` bounded: `'a' * 10**13` or `7 ** 99999999` in a
+    committed template must fail at once, not fill the memory or spin for minutes."""
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    def size(value: Any) -> int | None:
+        return len(value) if isinstance(value, str | list | tuple) else None
+
+    class BoundedSandbox(SandboxedEnvironment):
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "*":
+                for seq, times in ((left, right), (right, left)):
+                    length = size(seq)
+                    if length is not None and isinstance(times, int) \
+                            and length * times > MAX_RENDERED:
+                        raise SecurityError(f"the template repeats a value {times} times; "
+                                            f"at most {MAX_RENDERED} characters")
+            if operator == "**" and isinstance(left, int) and isinstance(right, int) \
+                    and abs(left) > 1 and right * max(left.bit_length(), 1) > 4096:
+                raise SecurityError("the template raises a number to a power far too large")
+            return super().call_binop(context, operator, left, right)
+
+    return BoundedSandbox
 
 
 def _entry_url(entry: Entry, config: Config) -> str | None:

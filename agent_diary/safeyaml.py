@@ -19,6 +19,7 @@ from .errors import InputError
 
 MAX_DEPTH = 32  # nested lists and mappings; no entry or config needs more than a few
 _SHOWN = 40  # characters of an offending value shown in a message
+MAX_INT = 2**64  # larger whole numbers are refused
 
 
 class YAMLInputError(InputError):
@@ -60,12 +61,19 @@ class _Loader(yaml.SafeLoader):
         # Always deep: without aliases nothing is recursive, and a failure then happens
         # inside the innermost node's call, so its mark is the line to report.
         try:
-            return super().construct_object(node, deep=True)
+            value = super().construct_object(node, deep=True)
         except yaml.YAMLError:
             raise
         except Exception as exc:  # ValueError, KeyError, OverflowError…: the value is bad
             raise yaml.constructor.ConstructorError(
                 None, None, _bad_value(node, exc), node.start_mark) from None
+        # A number no setting needs: 0x and 4,000 F's is a valid int that Python refuses
+        # to print (and a float() of it overflows) far from here.
+        if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number with {value.bit_length()} bits is far too large for "
+                "any setting here", node.start_mark)
+        return value
 
 
 def _bad_value(node: yaml.Node, exc: Exception) -> str:

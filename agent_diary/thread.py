@@ -159,16 +159,20 @@ def build_thread(diary: Diary, config: Config, date: dt.date, *,
     return Thread(entry, final, estimate_cost(final, config), tuple(warnings))
 
 
-RECENT_DAYS = 7  # how far back a post X would call a duplicate is looked for
+RECENT_DAYS = 7  # how far either side a post X would call a duplicate is looked for
 
 
 def _recent_threads(diary: Diary, config: Config, date: dt.date,
                     days: int) -> dict[dt.date, Thread]:
+    """The threads of the entries within `days` days either side of `date`: X refuses a
+    repeat by when it is posted, and a later day's entry may well be posted first."""
     threads = {}
-    for back in range(1, days + 1):
-        day = date - dt.timedelta(days=back)
+    for offset in (*range(-1, -days - 1, -1), *range(1, days + 1)):
+        if not 1 <= date.toordinal() + offset <= dt.date.max.toordinal():
+            continue  # no such day
+        day = date + dt.timedelta(days=offset)
         try:
-            # Not recursing: that day's own earlier days are not this thread's concern.
+            # Not recursing: that day's own neighbours are not this thread's concern.
             thread = build_thread(diary, config, day, check_recent=False)
         except AgentDiaryError:
             continue  # missing (a cheap path look-up) or broken: it posts nothing

@@ -97,10 +97,9 @@ def test_today_and_yesterday_are_in_the_configured_zone(repo: DiaryRepo) -> None
     for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
         repo.write("config.yaml", f"timezone: {zone}\n")
         today = dt.datetime.now(ZoneInfo(zone)).date()
-        repo.write(f"diary/{today}.md", ENTRY)
-        # Worded apart: a post identical to the day before's is refused (issue 9).
-        repo.write(f"diary/{today - dt.timedelta(days=1)}.md",
-                   ENTRY.replace("Something", "Something else"))
+        # Worded apart: a post identical to a nearby day's is refused (issue 9).
+        for day in (today, today - dt.timedelta(days=1)):
+            repo.write(f"diary/{day}.md", ENTRY.replace("today", f"on {day}"))
         for spec, expected in (("today", today), ("yesterday", today - dt.timedelta(days=1))):
             result = repo.run("preview", "--date", spec, "--format", "json")
             assert result.code == 0, result.stderr
@@ -222,3 +221,18 @@ def test_debug_adds_a_traceback_and_keeps_the_exit_code(repo: DiaryRepo, tmp_pat
         assert message in result.stderr and result.stdout == ""
         assert ("Traceback (most recent call last)" in result.stderr) is debug, result.stderr
     assert "This is a bug in agent-diary" in bug.stderr
+
+
+@pytest.mark.parametrize(("template", "fragment"), [
+    ('{% include "thread.j2" %}', "recurses without end"),
+    ("{{ 'a' * (10 ** 13) }}", "at most 1000000 characters"),
+    ("{{ 7 ** 99999999 }}", "power far too large"),
+    ("{{ [1, 2] * 10 ** 9 }}", "at most 1000000 characters"),
+])
+def test_a_hostile_template_is_bad_input_not_a_crash_or_a_hang(repo: DiaryRepo, template: str,
+                                                               fragment: str) -> None:
+    repo.write("templates/thread.j2", template)
+    repo.entry("2026-11-28", "text\n")
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 2, result.stderr
+    assert fragment in result.stderr and "Traceback" not in result.stderr

@@ -410,3 +410,83 @@ def test_a_short_settle_window_only_against_a_local_emulator(ready: DiaryRepo,
                      AGENT_DIARY_SETTLE_SECONDS="1")
     assert result.code == 2 and "AGENT_DIARY_SETTLE_SECONDS" in result.stderr
     assert emulator.requests() == 0
+
+
+@pytest.mark.parametrize("text", [
+    "\ufeffA body with a byte order mark and no front matter.\n",
+    "---\n{title: x}  # a comment with a brace }\n---\nBody.\n",
+])
+def test_ids_that_could_not_be_written_are_found_out_before_posting(
+        repo: DiaryRepo, emulator: EmulatorHandle, text: str) -> None:
+    repo.write(f"diary/{DATE}.md", text)
+    repo.commit()
+    result = publish(repo, emulator)
+    if text.startswith("\ufeff"):  # now written, BOM first, as it was
+        assert result.code == 0, result.stderr
+        written = (repo.root / f"diary/{DATE}.md").read_text(encoding="utf-8")
+        assert written.startswith("\ufeff---\ntweet_ids: [") and written.endswith(text[1:])
+        return
+    assert result.code == 2 and "front matter" in result.stderr, result.stderr
+    assert emulator.requests() == 0
+
+
+def test_a_future_date_with_a_lost_journal_is_still_adopted(repo: DiaryRepo,
+                                                            no_dedup: EmulatorHandle) -> None:
+    emulator = no_dedup
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).date().isoformat()
+    repo.write(f"diary/{tomorrow}.md", thread_entry(2))
+    repo.commit()
+    env = emulator.env(AGENT_DIARY_FAILPOINT="journal:7")  # after complete, not recorded
+    assert repo.run("publish", "--date", tomorrow, env=env).code == -signal.SIGKILL
+    shutil.rmtree(repo.root / ".git" / "agent-diary")
+    result = repo.run("publish", "--date", tomorrow, env=emulator.env())
+    assert result.code == 0, result.stderr
+    assert len(emulator.posts()) == 2
+
+
+def test_ids_taken_away_by_a_reset_are_written_again(ready: DiaryRepo,
+                                                     emulator: EmulatorHandle) -> None:
+    assert publish(ready, emulator).code == 0
+    ids = front_matter(ready)["tweet_ids"]
+    git(ready.root, "reset", "-q", "--hard", "HEAD~1")
+    assert "tweet_ids" not in front_matter(ready)
+    result = publish(ready, emulator)
+    assert result.code == 0 and "already posted" in result.stdout, result.stderr
+    assert front_matter(ready)["tweet_ids"] == ids and len(emulator.posts()) == N
+
+
+def test_a_journal_with_lost_or_odd_records_looks_before_it_sends(
+        ready: DiaryRepo, no_dedup: EmulatorHandle) -> None:
+    emulator = no_dedup
+    crashed = publish(ready, emulator, AGENT_DIARY_FAILPOINT="journal:8")  # 3 posts sent
+    assert crashed.code == -signal.SIGKILL and len(emulator.posts()) == 3
+    lines = journal_file(ready).read_text(encoding="utf-8").splitlines(keepends=True)
+    post_2 = [i for i, line in enumerate(lines) if '"k": 1' in line]
+    for i in post_2:  # the records of post 2 lost to a bad block
+        lines[i] = "\0" * (len(lines[i]) - 1) + "\n"
+    lines.append('{"event": "sent", "k": 0}\n{"event": "start", "posts": 3}\n')
+    journal_file(ready).write_text("".join(lines), encoding="utf-8")
+    status = ready.run("status", "--days", "366")
+    assert status.code == 0, status.stderr
+    result = publish(ready, emulator)
+    assert result.code == 0, result.stderr
+    assert_posted_once(ready, emulator)
+
+
+def test_a_post_shared_with_a_later_days_entry_is_refused(repo: DiaryRepo,
+                                                          emulator: EmulatorHandle) -> None:
+    # The 29th is posted first; the 28th, made ready later, starts with the same post:
+    # X would refuse it, and it must never be taken for the 28th's own post 1.
+    repo.write("diary/2026-11-29.md", "---\ntitle: Same\n---\nThe same start.\n\n---\n\n29.\n")
+    repo.write(f"diary/{DATE}.md", "---\ntitle: Same\n---\nThe same start.\n\n---\n\n28.\n")
+    repo.commit()
+    assert repo.run("publish", "--date", "2026-11-29", env=emulator.env()).code == 2
+    result = publish(repo, emulator)
+    assert result.code == 2 and "post 1 is identical to post 1 of 2026-11-29" in result.stderr
+    assert emulator.requests() == 0
+
+
+def test_an_entry_on_the_first_day_of_the_calendar_is_previewed(repo: DiaryRepo) -> None:
+    repo.entry("0001-01-03", "Very early.\n")
+    result = repo.run("preview", "--date", "0001-01-03")
+    assert result.code == 0, result.stderr

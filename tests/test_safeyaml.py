@@ -128,3 +128,9 @@ def test_any_config_file_is_a_config_or_an_input_error(tmp_path_factory, text: s
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
     with contextlib.suppress(InputError):
         load_config(path, environ={})
+
+
+@pytest.mark.parametrize("value", ["0x" + "F" * 4000, "1" + "0" * 400, "-0b" + "1" * 70])
+def test_a_number_too_large_for_any_setting_is_an_input_error(value: str) -> None:
+    with pytest.raises(InputError, match="far too large"):
+        safeyaml.load(f"title: {value}\n", "entry")
