@@ -32,9 +32,10 @@ class YAMLInputError(InputError):
 
 
 class _Loader(yaml.SafeLoader):
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, first_line: int = 1) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._first_line = first_line  # the file's number of the text's first line
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
@@ -75,6 +76,42 @@ class _Loader(yaml.SafeLoader):
                 "any setting here", node.start_mark)
         return value
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        # YAML wants unique keys but PyYAML keeps the last one silently, so `status: ready`
+        # then `status: draft` would quietly make a draft. Merged (`<<`) keys may be
+        # overridden, which is what merging is for: only the mapping's own keys count.
+        own = {id(key) for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge"}
+        self.flatten_mapping(node)
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if id(key_node) not in own:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:
+                continue  # an unhashable key: the constructor below refuses it
+            if first is not key_node:
+                raise yaml.constructor.ConstructorError(
+                    None, None, _repeated_key(first, key_node, self._first_line),
+                    key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _key_text(node: yaml.Node) -> str:
+    """A key as written in the file (without its quotes)."""
+    text = node.value if isinstance(node, yaml.ScalarNode) else f"<{node.id}>"
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+
+
+def _repeated_key(first: yaml.Node, again: yaml.Node, first_line: int) -> str:
+    line, line_again = first.start_mark.line + first_line, again.start_mark.line + first_line
+    if _key_text(first) != _key_text(again):  # `yes` and `true`, `1` and `0x1`
+        return (f"key {_key_text(again)!r} (line {line_again}) is the same key as "
+                f"{_key_text(first)!r} (line {line}); keep one")
+    where = f"on line {line}" if line == line_again else f"(lines {line} and {line_again})"
+    return f"key {_key_text(again)!r} is given twice {where}; keep one"
+
 
 def _bad_value(node: yaml.Node, exc: Exception) -> str:
     tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
@@ -108,7 +145,7 @@ def load(text: str, source: str, *, first_line: int = 1,
     below its opening `---`).
     """
     try:
-        loader = _Loader(text)  # the reader checks every character here already
+        loader = _Loader(text, first_line)  # the reader checks every character here already
         try:
             return loader.get_single_data()
         finally:

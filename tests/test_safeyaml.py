@@ -134,3 +134,66 @@ def test_any_config_file_is_a_config_or_an_input_error(tmp_path_factory, text: s
 def test_a_number_too_large_for_any_setting_is_an_input_error(value: str) -> None:
     with pytest.raises(InputError, match="far too large"):
         safeyaml.load(f"title: {value}\n", "entry")
+
+
+# --- a key given twice (YAML says keys are unique; PyYAML keeps the last silently) -------
+
+@pytest.mark.parametrize(("text", "line", "fragment"), [
+    ("status: ready\nstatus: draft\n", 2, "key 'status' is given twice (lines 1 and 2)"),
+    ("a: 1\nschedule:\n  time: '18:00'\n  poll: 5m\n  time: '19:00'\n", 5,
+     "key 'time' is given twice (lines 3 and 5)"),
+    ("{a: 1, b: 2, a: 3}\n", 1, "key 'a' is given twice on line 1"),
+    ("- {x: 1}\n- x: 1\n  y: 2\n  x: 3\n", 4, "key 'x' is given twice (lines 2 and 4)"),
+    ("yes: 1\ntrue: 2\n", 2, "key 'true' (line 2) is the same key as 'yes' (line 1)"),
+    ("1: a\n0x1: b\n", 2, "key '0x1' (line 2) is the same key as '1' (line 1)"),
+])
+def test_a_key_given_twice_is_refused_with_both_lines(text: str, line: int,
+                                                      fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        safeyaml.load(text, "config.yaml")
+    assert info.value.message.startswith(f"config.yaml: not valid YAML (line {line}): ")
+    assert fragment in info.value.message and info.value.exit_code == 2
+
+
+def test_keys_given_once_and_merge_keys_still_load() -> None:
+    assert safeyaml.load("a: {b: 1}\nc: {b: 2}\n", "t.yaml") == {"a": {"b": 1}, "c": {"b": 2}}
+    # An explicit key overrides a merged one; that is what `<<` is for, not a repeat.
+    assert safeyaml.load("<<: {a: 1, b: 2}\na: 3\n", "t.yaml") == {"a": 3, "b": 2}
+
+
+def test_a_key_given_twice_in_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("timezone: UTC\nthread:\n  numbering: true\nthread:\n  max_posts: 3\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_config(path, environ={})
+    assert info.value.message == (f"{path}: not valid YAML (line 4): key 'thread' is given "
+                                  "twice (lines 2 and 4); keep one")
+
+
+def test_a_profile_given_twice_in_the_credentials_file(tmp_path: Path) -> None:
+    from agent_diary.auth import load_credentials
+
+    path = tmp_path / "credentials.yaml"
+    keys = "".join(f"  {k}: s3cr3t{k}\n" for k in ("consumer_key", "consumer_secret",
+                                                  "access_token", "access_token_secret"))
+    path.write_text(f"default:\n{keys}default:\n{keys}", encoding="utf-8")
+    path.chmod(0o600)
+    with pytest.raises(InputError) as info:
+        load_credentials("default", environ={}, path=path)
+    assert "(line 6)" in info.value.message and "s3cr3t" not in info.value.message
+
+
+@FAST
+@given(st.lists(st.sampled_from(["a", "b", "1", "0x1", "yes", "true", "'a'", "<<"]),
+                max_size=6),
+       st.sampled_from(["block", "flow"]))
+def test_repeated_keys_are_an_input_error_or_a_mapping_without_repeats(keys, style) -> None:
+    text = ("".join(f"{k}: {{v: {i}}}\n" for i, k in enumerate(keys)) if style == "block"
+            else "{" + ", ".join(f"{k}: {i}" for i, k in enumerate(keys)) + "}")
+    try:
+        result = safeyaml.load(text, "t.yaml")
+    except InputError as exc:
+        assert any(why in exc.message for why in ("given twice", "same key as", "merging"))
+        return
+    assert result is None or len(result) == len({*map(str, result)})
