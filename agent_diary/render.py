@@ -27,6 +27,7 @@ class Block(NamedTuple):
     text: str
     sep: str = "\n\n"  # what stands before it when it shares a post with the block before
     media: tuple[tuple[int, MediaRef], ...] = ()  # (offset in text, image)
+    heading: bool = False  # a heading stays in the post of what follows it
 
 
 Chunk = list[Block]
@@ -149,6 +150,7 @@ class _Converter:
         self.lists: list[list[int]] = []  # per open list: [next number] or [] for bullets
         self.item_paragraphs = 0
         self.list_starts = False  # the next block opens a top-level list
+        self.in_heading = False  # the next inline block is a heading's text
 
     def feed(self, tokens: list[Token]) -> None:
         for token in tokens:
@@ -163,6 +165,8 @@ class _Converter:
                 self.lists.pop()
             elif kind == "list_item_open":
                 self.item_paragraphs = 0
+            elif kind == "heading_open":
+                self.in_heading = True
             elif kind == "inline":
                 text, media = _inline_text(token.children or [])
                 self._inline_block(text, media)
@@ -190,7 +194,8 @@ class _Converter:
                 prefix = indent + "  "
             self.item_paragraphs += 1
         shifted = tuple((offset + len(prefix), ref) for offset, ref in media)
-        self._add(Block(prefix + text if text else "", self._sep(), shifted))
+        heading, self.in_heading = self.in_heading, False
+        self._add(Block(prefix + text if text else "", self._sep(), shifted, heading))
 
     def _add(self, block: Block) -> None:
         self.chunks[-1].append(block)

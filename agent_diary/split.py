@@ -4,7 +4,9 @@ Explicit chunks always start a new post. Within a chunk blocks are packed greedi
 block that does not fit in the current post but fits in an empty one starts a new post;
 a block longer than a whole post is split at sentence ends, then at whitespace, and only
 a single unbroken token longer than a post is cut, at a grapheme-cluster boundary.
-Whitespace at a cut is dropped; nothing else is lost or reordered.
+Whitespace at a cut is dropped; nothing else is lost or reordered. A heading never ends
+a post while what follows it in its chunk could share a post with it: it moves on to the
+next post instead.
 """
 
 from __future__ import annotations
@@ -68,6 +70,12 @@ class _Packer:
             self.posts[-1] = Post(last.text, last.media + tuple(self.media))
         self.text, self.media = "", []
 
+    def keep_together(self, text: str, sep: str) -> None:
+        """Start a new post now if `text` (a heading and what follows it) fits in an empty
+        post but not after the current text; if it fits nowhere, the usual split applies."""
+        if self.text and not self.fits(self.text + sep + text) and self.fits(text):
+            self.flush()
+
     def place(self, text: str, sep: str, media: list[tuple[int, MediaRef]], level: int) -> None:
         if not text:
             self.media.extend(ref for _, ref in media)
@@ -98,11 +106,28 @@ class _Packer:
             self.place(text[start:end], piece_sep, groups[index], level)
 
 
+def _heading_group(chunk: Chunk, index: int) -> str | None:
+    """The text of the heading at `index`, the headings right after it and the first
+    block with text after those: what shares a post so that no heading ends one. None
+    when nothing with text follows the heading in its chunk."""
+    text = chunk[index].text
+    for block in chunk[index + 1:]:
+        if not block.text:  # an image alone: it adds no text
+            continue
+        text += block.sep + block.text
+        if not block.heading:
+            return text
+    return text if text != chunk[index].text else None
+
+
 def _pack(chunks: list[Chunk], limit: int) -> list[Post]:
     packer = _Packer(limit)
     for chunk in chunks:
         packer.flush()
-        for block in chunk:
+        for index, block in enumerate(chunk):
+            group = _heading_group(chunk, index) if block.heading and block.text else None
+            if group is not None:
+                packer.keep_together(group, block.sep)
             packer.place(block.text, block.sep, list(block.media), 0)
     packer.flush()
     return packer.posts

@@ -100,3 +100,77 @@ def test_numbering_width_grows_with_the_count() -> None:
     posts = split_into_posts([[Block(c[0].text.strip())] for c in chunks], numbering=True)
     assert len(posts) == 12 and posts[-1].text.endswith(" 12/12")
     assert all(weighted_length(p.text) <= 280 for p in posts)
+
+
+# --- a heading stays with what follows it ----------------------------------------------
+
+def test_a_heading_moves_to_the_post_of_its_paragraph() -> None:
+    first = "An opening paragraph that fills most of a post. " + "word " * 40
+    second = "The paragraph the heading introduces, which fits with it. " + "more " * 20
+    posts = split_into_posts(markdown_to_chunks(f"{first}\n\n## Next\n\n{second}\n"))
+    assert [p.text for p in posts] == [first.strip(), f"Next\n\n{second.strip()}"]
+
+
+def test_a_run_of_headings_moves_with_the_paragraph_after_it() -> None:
+    first = "word " * 50
+    posts = split_into_posts(markdown_to_chunks(
+        f"{first}\n\n# Part two\n\n## Next\n\nContent {'more ' * 30}\n"))
+    assert posts[0].text == first.strip()
+    assert posts[1].text.startswith("Part two\n\nNext\n\nContent")
+
+
+def test_a_heading_too_long_to_share_a_post_with_its_paragraph_splits_as_usual() -> None:
+    paragraph = "word " * 56  # fits a post alone, not with the heading before it
+    posts = split_into_posts(markdown_to_chunks(f"Intro.\n\n## Next\n\n{paragraph}\n"))
+    assert [p.text for p in posts] == ["Intro.\n\nNext", paragraph.strip()]
+
+
+def test_a_heading_at_the_end_of_an_explicit_post_stays_there() -> None:
+    posts = split_into_posts(markdown_to_chunks("Text.\n\n## Last\n\n---\n\nNext post.\n"))
+    assert [p.text for p in posts] == ["Text.\n\nLast", "Next post."]
+
+
+_plain_words = st.one_of(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12),
+    st.sampled_from(["日本語", "😷", "café", "end.", "Why?", "Ok!"]),
+)
+_heading = st.lists(_plain_words, min_size=1, max_size=8).map(" ".join)
+_markdown_blocks = st.lists(
+    st.one_of(st.tuples(st.just(True), _heading),
+              st.tuples(st.just(False), st.lists(_plain_words, min_size=1, max_size=70)
+                        .map(" ".join))),
+    min_size=1, max_size=12)
+
+
+def _group_length(blocks: list[tuple[bool, str]], index: int) -> int:
+    """The weighted length of the run of headings holding block `index`, together with
+    the block after the run: what must share a post for no heading to end one."""
+    start = index
+    while start > 0 and blocks[start - 1][0]:
+        start -= 1
+    end = index
+    while end < len(blocks) - 1 and blocks[end][0]:
+        end += 1
+    return weighted_length("\n\n".join(text for _, text in blocks[start:end + 1]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_markdown_blocks)
+def test_no_post_ends_with_a_heading_that_has_a_successor(
+        blocks: list[tuple[bool, str]]) -> None:
+    markdown = "\n\n".join(f"## {text}" if heading else text for heading, text in blocks)
+    posts = split_into_posts(markdown_to_chunks(markdown))
+    assert _non_space("".join(p.text for p in posts)) == \
+        _non_space("".join(text for _, text in blocks))
+    block_ends, total = {}, 0
+    for index, (_, text) in enumerate(blocks):
+        total += len(_non_space(text))
+        block_ends[total] = index
+    total = 0
+    for post in posts[:-1]:
+        total += len(_non_space(post.text))
+        index = block_ends.get(total)
+        if index is None or not blocks[index][0] or index == len(blocks) - 1:
+            continue
+        # Allowed only when the heading and what follows cannot fit in any post.
+        assert _group_length(blocks, index) > 280, (post.text, blocks[index])
