@@ -212,17 +212,19 @@ def _client_factory(stack: Any, sandbox: bool, redact: Any) -> Any:
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
 @click.pass_context
 def status(ctx: click.Context, days: int) -> None:
-    """For recent dates: missing, draft, uncommitted, pending, partial or posted."""
+    """For recent dates: missing, draft, uncommitted, posting, not-scheduled, pending,
+    partial or posted, and what will happen to each."""
     from .diary import resolve_date
     from .status import recent_status
 
     diary = _diary(ctx)
-    config = diary.config()
+    # The committed config, as the service and publish read it: what will happen.
+    config = diary.committed_view().config()
     from .service import read_service_state
 
     today = resolve_date("today", config.timezone)
-    for line in recent_status(diary, today, days):
-        click.echo(f"{line.date}  {line.state:<11}  {line.detail}".rstrip())
+    for line in recent_status(diary, today, days, config.schedule.catch_up_days):
+        click.echo(f"{line.date}  {line.state:<13}  {line.detail}".rstrip())
     from . import ledger
 
     month = today.strftime("%Y-%m")

@@ -400,7 +400,8 @@ def test_status_shows_each_state(repo: DiaryRepo, emulator: EmulatorHandle) -> N
     assert spent == f"spent in {today:%Y-%m} (estimated): $0.400"  # two posts with URLs
     assert service == "service: not running"
     states = [line.split()[1] for line in lines]
-    assert states == ["missing", "draft", "pending", "posted", "uncommitted"]
+    # Two days old with schedule.catch_up_days 0: the service will never post it.
+    assert states == ["missing", "draft", "not-scheduled", "posted", "uncommitted"]
     assert "https://x.com/agentdiary/status/" in lines[3]
 
 
