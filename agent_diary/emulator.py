@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import email.parser
 import email.policy
 import hashlib
@@ -26,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .emulator_state import Account, ApiError, Fault, World
+from .twittertext import url_spans
 
 _CLOCK_SKEW = 300  # seconds of timestamp difference X tolerates in OAuth 1.0a
 
@@ -248,41 +250,121 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"detail": "unknown control endpoint"})
 
 
+# The timeline page: a thread as people know it from X, in one file with no outside
+# assets (it is opened from disk after `publish --sandbox`). Post text is untrusted:
+# everything but the links twitter-text finds is escaped.
+_PAGE_CSS = """
+body{margin:0;background:#f7f9f9;color:#0f1419;font:15px/1.4 system-ui,-apple-system,
+ "Segoe UI",Roboto,Helvetica,Arial,sans-serif}
+main{max-width:600px;margin:0 auto;min-height:100vh;background:#fff;
+ border:solid #eff3f4;border-width:0 1px}
+a{color:#1d9bf0;text-decoration:none}a:hover{text-decoration:underline}
+.profile{display:flex;gap:12px;align-items:center;padding:16px;border-bottom:1px solid #eff3f4}
+.profile h1{margin:0;font-size:20px}.note{margin:0;padding:12px 16px;color:#536471;
+ border-bottom:1px solid #eff3f4}
+.thread{padding:12px 16px 0;border-bottom:1px solid #eff3f4}
+.post{display:grid;grid-template-columns:40px minmax(0,1fr);column-gap:12px}
+.gutter{display:flex;flex-direction:column;align-items:center}
+.avatar{display:grid;place-items:center;flex:none;width:40px;height:40px;border-radius:50%;
+ background:#1d9bf0;color:#fff;font-weight:700;font-size:18px}
+.profile .avatar{width:56px;height:56px;font-size:26px}
+.reply-line{flex:1;width:2px;margin-top:4px;background:#cfd9de}
+.content{padding-bottom:12px}.meta{display:flex;gap:4px;color:#536471;white-space:nowrap}
+.who{overflow:hidden;text-overflow:ellipsis}.meta time{flex:none}
+.name{color:#0f1419;font-weight:700}
+.text{margin:2px 0 0;white-space:pre-wrap;overflow-wrap:anywhere}
+.media{display:grid;gap:2px;margin-top:12px;border:1px solid #cfd9de;border-radius:16px;
+ overflow:hidden}.media.many{grid-template-columns:1fr 1fr}
+figure{margin:0}img{display:block;width:100%;max-height:510px;object-fit:cover;background:#f7f9f9}
+figcaption{padding:6px 10px;color:#536471;font-size:13px}
+.alt{margin-right:4px;padding:0 4px;border-radius:4px;background:#0f1419;color:#fff;
+ font-size:11px;font-weight:700}
+"""
+
+
+def _linked(text: str) -> str:
+    """The text escaped, with the URLs twitter-text finds as links (http(s) only)."""
+    parts, last = [], 0
+    for start, end in url_spans(text):
+        written = text[start:end]
+        href = written if "://" in written else f"http://{written}"
+        if not href.lower().startswith(("http://", "https://")):
+            continue
+        parts.append(html.escape(text[last:start]))
+        shown = written.split("://", 1)[-1]
+        shown = shown if len(shown) <= 32 else shown[:31] + "…"
+        parts.append(f'<a href="{html.escape(href)}" rel="noopener noreferrer nofollow">'
+                     f"{html.escape(shown)}</a>")
+        last = end
+    return "".join(parts) + html.escape(text[last:])
+
+
+def _when(created_at: str) -> str:
+    """`2026-11-28T20:05:00.000Z` as `28 Nov 2026, 20:05 UTC`, in a <time>."""
+    try:
+        moment = dt.datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+        shown = f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+    except ValueError:
+        shown = created_at
+    return f'<time datetime="{html.escape(created_at)}">{html.escape(shown)}</time>'
+
+
+def _figure(item: dict[str, Any]) -> str:
+    alt = item.get("alt") or ""
+    caption = f'<figcaption><b class="alt">ALT</b>{html.escape(alt)}</figcaption>' if alt else ""
+    source = f"data:image/{item.get('kind')};base64,{item.get('data')}"
+    return f'<figure><img src="{html.escape(source)}" alt="{html.escape(alt)}">{caption}</figure>'
+
+
+def _avatar(account: Account) -> str:
+    """X shows a picture; here a round badge with the name's initial."""
+    initial = (account.name or account.username)[:1].upper()
+    return f'<div class="avatar" aria-hidden="true">{html.escape(initial)}</div>'
+
+
+def _post(post: dict[str, Any], account: Account, media: dict[str, dict[str, Any]],
+          more: bool) -> str:
+    """One post as an <article>; `more`: the thread goes on, so draw the reply line."""
+    items = [media[m] for m in post["media_ids"] if (media.get(m) or {}).get("data")]
+    gallery = (f'<div class="media{" many" if len(items) > 1 else ""}">'
+               + "".join(map(_figure, items)) + "</div>") if items else ""
+    name = account.name or account.username
+    return (f'<article class="post" id="post-{html.escape(post["id"])}"><div class="gutter">'
+            f"{_avatar(account)}"
+            + ('<div class="reply-line"></div>' if more else "") + '</div><div class="content">'
+            f'<div class="meta"><span class="who"><span class="name">{html.escape(name)}</span> '
+            f'<span class="handle">@{html.escape(account.username)}</span></span>·'
+            f'{_when(post["created_at"])}</div>'
+            f'<p class="text">{_linked(post["text"])}</p>{gallery}</div></article>')
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def timeline_page(world: World) -> str:
     """Every thread the account posted, newest first, as X would show them."""
     posts = [p for p in world.snapshot()["posts"] if not p.get("deleted")]
     with world.lock:
-        stored = {k: (v.get("data"), v.get("alt"), v.get("kind")) for k, v in world.media.items()}
-
-    def images(post: dict[str, Any]) -> str:
-        tags = []
-        for media_id in post["media_ids"]:
-            data, alt, kind = stored.get(media_id, (None, None, None))
-            if data:
-                mime = f"image/{kind}"
-                tags.append(f"<img src='data:{mime};base64,{data}' alt='{html.escape(alt or '')}' "
-                            "style='max-width:48%;margin:2px'>")
-        return "".join(tags)
-
+        media = {k: dict(v) for k, v in world.media.items()}
     threads: dict[str, list[dict[str, Any]]] = {}
     for post in sorted(posts, key=lambda p: int(p["id"])):
         threads.setdefault(post["conversation_id"], []).append(post)
-    blocks = []
-    for conversation in sorted(threads, key=int, reverse=True):
-        items = "".join(
-            f"<li><small>{html.escape(p['created_at'])} · {p['id']}"
-            f"{' · ' + str(len(p['media_ids'])) + ' media' if p['media_ids'] else ''}"
-            f"</small><p>{html.escape(p['text']).replace(chr(10), '<br>')}</p>{images(p)}</li>"
-            for p in threads[conversation])
-        blocks.append(f"<section><ol>{items}</ol></section>")
-    account = html.escape(world.account.username)
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>@" + account +
-            " · agent-diary emulator</title><style>body{font-family:sans-serif;max-width:40em;"
-            "margin:auto}section{border:1px solid #ccc;border-radius:8px;margin:1em 0;"
-            "padding:0 1em}li{margin:.8em 0}p{white-space:normal}</style></head><body>"
-            f"<h1>@{account}</h1><p>{len(posts)} post(s) in {len(threads)} thread(s) — "
-            "not real: posted to the agent-diary emulator.</p>"
-            + ("".join(blocks) or "<p>Nothing posted yet.</p>") + "</body></html>")
+    account = world.account
+    blocks = "".join(
+        '<section class="thread">' + "".join(
+            _post(p, account, media, i < len(thread) - 1) for i, p in enumerate(thread))
+        + "</section>"
+        for thread in (threads[c] for c in sorted(threads, key=int, reverse=True)))
+    name, handle = html.escape(account.name or account.username), html.escape(account.username)
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width,initial-scale=1"><title>@{handle} · agent-diary '
+            f"emulator</title><style>{_PAGE_CSS}</style></head><body><main>"
+            f'<header class="profile">{_avatar(account)}<div><h1>{name}</h1><div>@{handle}'
+            "</div></div></header>"
+            f'<p class="note">{_count(len(posts), "post")} in {_count(len(threads), "thread")}'
+            " — not real: posted to the agent-diary emulator.</p>"
+            + (blocks or '<p class="note">Nothing posted yet.</p>') + "</main></body></html>")
 
 
 class Emulator:

@@ -88,8 +88,106 @@ def test_state_persists_and_the_timeline_page_shows_threads(tmp_path: Path) -> N
     second = EmulatorHandle(state)
     page = requests.get(second.url + "/").text
     assert "Thread start &lt;b&gt;" in page and "Thread end" in page
-    assert "2 post(s) in 1 thread(s)" in page
+    assert "2 posts in 1 thread" in page
     second.stop()
+
+
+class _Node:
+    """An element of a parsed page: enough of a DOM to check structure, not looks."""
+
+    def __init__(self, tag: str, attrs: dict[str, str | None]) -> None:
+        self.tag, self.attrs, self.children, self.text = tag, attrs, [], ""
+
+    def all(self, tag: str = "", cls: str = "") -> list[_Node]:
+        found = []
+        for child in self.children:
+            if (not tag or child.tag == tag) and \
+                    (not cls or cls in (child.attrs.get("class") or "").split()):
+                found.append(child)
+            found.extend(child.all(tag, cls))
+        return found
+
+
+def parse_page(page: str) -> _Node:
+    from html.parser import HTMLParser
+
+    void = {"img", "meta", "br", "hr", "link", "input"}
+    root, stack = _Node("", {}), []
+
+    class Builder(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            node = _Node(tag, dict(attrs))
+            (stack[-1] if stack else root).children.append(node)
+            if tag not in void:
+                stack.append(node)
+
+        def handle_endtag(self, tag: str) -> None:
+            assert stack and stack[-1].tag == tag, f"</{tag}> closes <{stack[-1].tag}>"
+            stack.pop()
+
+        def handle_data(self, data: str) -> None:
+            for node in stack:
+                node.text += data
+
+    Builder(convert_charrefs=True).feed(page)
+    assert not stack, f"unclosed: {[n.tag for n in stack]}"
+    return root
+
+
+def test_the_timeline_page_looks_like_threads_on_x() -> None:
+    from agent_diary.emulator import timeline_page
+    from agent_diary.emulator_state import Account, World
+
+    world = World(Account(username="diarist", name="ada Lovelace"))
+    at = dt.datetime(2026, 11, 28, 20, 5, tzinfo=dt.UTC).timestamp()
+    hostile = "Start <script>alert(1)</script> & <b>x</b>: https://example.com/a?b=1&c=2 " \
+              "or x.com, not javascript:alert(1)"
+    root = world.create_post({"text": hostile}, at)["data"]["id"]
+    image = world.add_media(b"\x89PNG\r\n\x1a\n" + b"0" * 40, at)["data"]["id"]
+    world.set_alt(image, 'A "chart" <of> days')
+    reply = world.create_post({"text": "Second\nline", "reply": {"in_reply_to_tweet_id": root},
+                               "media": {"media_ids": [image]}}, at + 60)["data"]["id"]
+    gone = world.create_post({"text": "Deleted tail", "reply": {"in_reply_to_tweet_id": reply}},
+                             at + 120)["data"]["id"]
+    world.delete_post(gone)
+    newer = world.create_post({"text": "A newer thread"}, at + 3600)["data"]["id"]
+
+    page = timeline_page(world)
+    assert "<script>" not in page and "<b>x</b>" not in page and "Deleted tail" not in page
+    articles = parse_page(page).all("article")
+    assert [a.attrs["id"] for a in articles] == [f"post-{newer}", f"post-{root}", f"post-{reply}"]
+    for article in articles:
+        assert [n.text for n in article.all(cls="avatar")] == ["A"]
+        assert [n.text for n in article.all(cls="name")] == ["ada Lovelace"]
+        assert [n.text for n in article.all(cls="handle")] == ["@diarist"]
+    first, second = articles[1], articles[2]
+    (when,) = first.all("time")
+    assert when.attrs["datetime"] == "2026-11-28T20:05:00.000Z"
+    assert when.text == "28 Nov 2026, 20:05 UTC"
+    (text,) = first.all(cls="text")
+    assert text.text == hostile.replace("https://", "")  # links shown as X shows them
+    links = {a.attrs["href"]: a for a in first.all("a")}
+    assert set(links) == {"https://example.com/a?b=1&c=2", "http://x.com"}
+    assert all("noopener" in (a.attrs.get("rel") or "").split() for a in links.values())
+    assert links["http://x.com"].text == "x.com"
+    (img,) = second.all("img")
+    assert img.attrs["alt"] == 'A "chart" <of> days'
+    assert (img.attrs["src"] or "").startswith("data:image/png;base64,iVBORw0KGgo")
+    assert [n.text for n in second.all(cls="alt")] == ["ALT"]
+    assert 'A "chart" <of> days' in second.all("figcaption")[0].text
+    assert second.all(cls="text")[0].text == "Second\nline"
+    # The line from an avatar down to the next post's: only between posts of a thread.
+    assert [len(a.all(cls="reply-line")) for a in articles] == [0, 1, 0]
+
+
+def test_an_empty_timeline_page_and_a_name_that_needs_escaping() -> None:
+    from agent_diary.emulator import timeline_page
+    from agent_diary.emulator_state import Account, World
+
+    page = parse_page(timeline_page(World(Account(name="<co> & x"))))
+    assert page.all("h1")[0].text == "<co> & x"
+    assert [n.text for n in page.all(cls="avatar")] == ["<"]
+    assert not page.all("article") and "Nothing posted yet." in page.all("main")[0].text
 
 
 def test_the_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
