@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import InputError
+from .safeyaml import as_written
 
 DEFAULT_API_URL = "https://api.x.com"
 API_URL_ENV = "AGENT_DIARY_X_API_URL"
@@ -78,7 +79,8 @@ Validator = Callable[[str, Any], Any]
 
 def _check(ok: bool, key: str, value: Any, valid: str) -> None:
     if not ok:
-        raise InputError(f"config key '{key}': {value!r} is not valid; expected {valid}")
+        raise InputError(f"config key '{key}': {as_written(value)} is not valid; expected "
+                         f"{valid}")
 
 
 def _bool(key: str, value: Any) -> bool:
@@ -117,19 +119,32 @@ def _optional(inner: Validator) -> Validator:
     return check
 
 
+def _base_60(number: int) -> tuple[str, str] | None:
+    """(as written, as it should be quoted) of a time YAML 1.1 read as a base-60 number
+    (unquoted 18:00 is 18 * 60 + 0 = 1080), or None if no time reads as `number`."""
+    if 60 <= number < 24 * 60:  # H:MM (YAML's base 60 needs a first digit 1-9)
+        hours, minutes = divmod(number, 60)
+        return f"{hours}:{minutes:02d}", f"{hours:02d}:{minutes:02d}"
+    if 3600 <= number < 24 * 3600:  # H:MM:SS
+        hours, rest = divmod(number, 3600)
+        clock = f"{rest // 60:02d}:{rest % 60:02d}"
+        return f"{hours}:{clock}", f"{hours:02d}:{clock}"
+    return None
+
+
 def parse_hhmm(key: str, value: Any) -> str:
     """`HH:MM` (or `HH:MM:SS`), 24-hour. YAML 1.1 reads an unquoted 18:30 as 1110."""
     name = key.rsplit(".", 1)[-1]
-    if isinstance(value, int) and not isinstance(value, bool):
+    read = _base_60(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    if read is not None:
         raise InputError(
-            f"key '{key}': {value!r} is a number because YAML reads an unquoted 18:30 as "
-            f'base 60; quote it, e.g. {name}: "18:30"'
-        )
+            f"key '{key}': unquoted, {read[0]} is read by YAML as the number {value} (base "
+            f'60); quote it: {name}: "{read[1]}"')
     match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d)?", value) \
         if isinstance(value, str) else None
     if match is None:
-        raise InputError(f"key '{key}': {value!r} is not valid; expected a time \"HH:MM\" "
-                         '(24-hour), e.g. "18:30"')
+        raise InputError(f"key '{key}': {as_written(value)} is not valid; expected a time "
+                         f'"HH:MM" (24-hour) in quotes, e.g. {name}: "18:30"')
     return value
 
 
@@ -141,7 +156,7 @@ def _timezone(key: str, value: Any) -> str:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise InputError(
-            f"config key '{key}': {value!r} is not a known time zone; "
+            f"config key '{key}': {as_written(value)} is not a known time zone; "
             'expected an IANA zone name, e.g. "Europe/Berlin" or "UTC"'
         ) from None
     return value
@@ -243,7 +258,7 @@ def environment_api_url(environ: Mapping[str, str]) -> str:
 def _operator_url(key: str, value: Any) -> str:
     """The operator's own choice (the environment): any http(s) URL, still well formed."""
     if not isinstance(value, str):
-        raise InputError(f"{key}: {value!r} is not valid: expected an http(s) URL")
+        raise InputError(f"{key}: {as_written(value)} is not valid: expected an http(s) URL")
     problem = _url_problem(value)
     if problem is not None:
         raise InputError(f"{key}: {_shown(value)!r} is not valid: {problem}")
@@ -276,13 +291,65 @@ SCHEMA: dict[str, tuple[Any, Validator]] = {
     "budget.max_posts_per_thread": (None, _optional(_int_range(1, 100))),
 }
 _SECTIONS = {key.split(".")[0] for key in SCHEMA if "." in key}
+_TOP_LEVEL = list(dict.fromkeys(key.split(".")[0] for key in SCHEMA))
+# Key names no setting has but credentials do, at any depth: x.consumer_key,
+# bluesky.app_password, github_token, openai_api_key…
+_SECRET_NAME = re.compile(r"secret|token|passw|api_?key|consumer_key|private_key",
+                          re.IGNORECASE)
+
+
+def _secret_keys(value: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the keys that look like credentials, anywhere in `value`."""
+    if isinstance(value, list):
+        return [key for item in value for key in _secret_keys(item, prefix)]
+    if not isinstance(value, Mapping):
+        return []
+    found: list[str] = []
+    for name, sub in value.items():
+        key = f"{prefix}{name}"
+        if isinstance(name, str) and _SECRET_NAME.search(name):
+            found.append(key)
+        else:
+            found.extend(_secret_keys(sub, f"{key}."))
+    return found
+
+
+def _refuse_secrets(raw: Mapping[str, Any], source: str) -> None:
+    """A credential in config.yaml is refused before anything can echo its value."""
+    found = _secret_keys(raw)
+    if found:
+        from .auth import ENV_KEYS
+
+        raise InputError(
+            f"{source}: config key '{found[0]}' looks like a credential, and secrets never "
+            "go in config.yaml: it is committed, so anyone with the repository can read "
+            "it. Remove it (if it was ever committed or pushed, revoke it and make a new "
+            "one). Credentials go in the environment "
+            f"({', '.join(ENV_KEYS.values())}) or in the file 'agent-diary auth' writes, "
+            "~/.config/agent-diary/credentials.yaml, outside the repository")
+
+
+def _unknown_key(key: str) -> str:
+    """Why `key` is not a setting: the closest one, and the keys of its section."""
+    import difflib
+
+    close = difflib.get_close_matches(key, [*SCHEMA, *_SECTIONS], n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    section = (close[0] if close else key).split(".")[0]
+    if section in _SECTIONS:
+        names = [k.split(".", 1)[1] for k in SCHEMA if k.startswith(f"{section}.")]
+        where = f"{section} keys: {', '.join(names)}"
+    else:
+        where = f"top-level keys: {', '.join(_TOP_LEVEL)}"
+    return f"'{key}'{hint} ({where})"
 
 
 def _flatten(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+    _refuse_secrets(raw, source)
     flat: dict[str, Any] = {}
     for name, value in raw.items():
         if not isinstance(name, str):
-            raise InputError(f"{source}: key {name!r} is not a name")
+            raise InputError(f"{source}: key {as_written(name)} is not a name")
         if name in _SECTIONS:
             if value is None:
                 continue
@@ -291,14 +358,17 @@ def _flatten(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
                                  f"{', '.join(k for k in SCHEMA if k.startswith(name + '.'))}")
             for sub, subvalue in value.items():
                 flat[f"{name}.{sub}"] = subvalue
+        elif name not in SCHEMA and isinstance(value, Mapping) and value:
+            # A misspelt section (threads:): name its keys, to suggest thread.max_posts.
+            flat.update((f"{name}.{sub}", subvalue) for sub, subvalue in value.items())
         else:
             flat[name] = value
     unknown = [key for key in flat if key not in SCHEMA and key != "x.credentials"]
+    if len(unknown) == 1:
+        raise InputError(f"{source}: unknown config key {_unknown_key(unknown[0])}")
     if unknown:
-        raise InputError(
-            f"{source}: unknown config key{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(repr(k) for k in unknown)}; valid keys are: {', '.join(SCHEMA)}"
-        )
+        listing = "\n".join(f"  - {_unknown_key(key)}" for key in unknown)
+        raise InputError(f"{source}: {len(unknown)} unknown config keys:\n{listing}")
     return flat
 
 

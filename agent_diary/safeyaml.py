@@ -11,6 +11,8 @@ names the source and the line.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -111,6 +113,51 @@ def _repeated_key(first: yaml.Node, again: yaml.Node, first_line: int) -> str:
                 f"{_key_text(first)!r} (line {line}); keep one")
     where = f"on line {line}" if line == line_again else f"(lines {line} and {line_again})"
     return f"key {_key_text(again)!r} is given twice {where}; keep one"
+
+
+def as_written(value: Any, limit: int = 2 * _SHOWN) -> str:
+    """A parsed YAML value for a message as a person writes it (2026-11-27, true,
+    ['a', 1]), not as Python prints it (datetime.date(2026, 11, 27), True), cut short."""
+    out: list[str] = []
+    budget = [limit + 1]  # enough characters to know that it must be cut
+
+    def put(text: str) -> None:
+        out.append(text)
+        budget[0] -= len(text)
+
+    def walk(item: Any) -> None:
+        if budget[0] <= 0:
+            return
+        if isinstance(item, bool):
+            put("true" if item else "false")
+        elif item is None:
+            put("null")
+        elif isinstance(item, dt.date):  # datetime too
+            put(item.isoformat())
+        elif isinstance(item, Mapping):
+            put("{")
+            for number, (key, sub) in enumerate(item.items()):
+                if budget[0] <= 0:
+                    break
+                put(", " if number else "")
+                walk(key)
+                put(": ")
+                walk(sub)
+            put("}")
+        elif isinstance(item, list | tuple | set | frozenset):
+            put("[")
+            for number, sub in enumerate(item):
+                if budget[0] <= 0:
+                    break
+                put(", " if number else "")
+                walk(sub)
+            put("]")
+        else:
+            put(repr(item))
+
+    walk(value)
+    text = "".join(out)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _bad_value(node: yaml.Node, exc: Exception) -> str:

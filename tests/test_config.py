@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_the_written_default_config_is_valid_and_complete() -> None:
 
 
 @pytest.mark.parametrize(("raw", "fragments"), [
-    ({"timezon": "UTC"}, ["unknown config key 'timezon'", "valid keys are: timezone"]),
+    ({"timezon": "UTC"}, ["unknown config key 'timezon'", "did you mean 'timezone'?"]),
     ({"thread": {"max_post": 3}}, ["'thread.max_post'"]),
     ({"timezone": "Mars/Olympus"}, ["'timezone'", "not a known time zone", "Europe/Berlin"]),
     ({"schedule": {"time": "6pm"}}, ["'schedule.time'", '"18:30"']),
@@ -136,3 +137,88 @@ def test_the_environment_may_choose_plain_http_to_another_host() -> None:
         with pytest.raises(InputError) as info:
             config_from_mapping({}, environ={"AGENT_DIARY_X_API_URL": bad})
         assert "AGENT_DIARY_X_API_URL" in info.value.message and fragment in info.value.message
+
+
+# --- messages a newcomer meets (issue 10) -------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "fragments", "absent"), [
+    ({"timezon": "UTC"}, ["unknown config key 'timezon'", "did you mean 'timezone'?",
+                          "top-level keys: timezone, schedule, thread"], ["pricing.read"]),
+    ({"thread": {"max_post": 3}}, ["'thread.max_post'", "did you mean 'thread.max_posts'?",
+                                   "thread keys: template, numbering, max_posts, repo_url"],
+     ["pricing.read", "schedule"]),
+    ({"schedule": {"tme": "18:00"}}, ["did you mean 'schedule.time'?",
+                                      "schedule keys: time, poll"], ["thread.template"]),
+    ({"threads": {"max_posts": 3}}, ["'threads.max_posts'", "did you mean 'thread.max_posts'?"],
+     ["pricing.read"]),
+    ({"x": {"zzz": 1}}, ["unknown config key 'x.zzz'", "x keys: api_url, profile"],
+     ["did you mean", "pricing.read"]),
+])
+def test_an_unknown_key_suggests_the_closest(raw, fragments: list[str],
+                                             absent: list[str]) -> None:
+    with pytest.raises(InputError) as info:
+        config_from_mapping(raw, environ={})
+    for fragment in fragments:
+        assert fragment in info.value.message
+    for fragment in absent:
+        assert fragment not in info.value.message
+
+
+@pytest.mark.parametrize("raw", [
+    {"x": {"consumer_key": "SECRETVALUE"}},
+    {"x": {"consumer_secret": "SECRETVALUE"}},
+    {"x": {"access_token": "SECRETVALUE"}},
+    {"x": {"access_token_secret": "SECRETVALUE", "profile": "default"}},
+    {"bluesky": {"app_password": "SECRETVALUE"}},
+    {"mastodon": {"access_token": "SECRETVALUE"}},
+    {"consumer_key": "SECRETVALUE"},
+    {"openai_api_key": "SECRETVALUE"},
+    {"x": {"credentials": {"consumer_secret": "SECRETVALUE"}}},
+    {"thread": {"github_token": "SECRETVALUE"}},
+    {"git": {"password": "SECRETVALUE"}},
+])
+def test_a_secret_in_the_config_says_where_secrets_go(raw) -> None:
+    with pytest.raises(InputError) as info:
+        config_from_mapping(raw, environ={})
+    message = info.value.message
+    assert "SECRETVALUE" not in message
+    assert "secrets never go in config.yaml" in message and "committed" in message
+    assert "X_CONSUMER_KEY" in message and "agent-diary auth" in message
+    assert "credentials.yaml" in message and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("raw", "fragment"), [
+    ({"timezone": dt.date(2026, 11, 27)}, "'timezone': 2026-11-27 is not valid"),
+    ({"thread": {"numbering": dt.date(2026, 11, 27)}}, "'thread.numbering': 2026-11-27 is not"),
+    ({"schedule": {"poll": [dt.date(2026, 11, 27)]}}, "'schedule.poll': [2026-11-27] is not"),
+    ({dt.date(2026, 11, 27): 1}, "key 2026-11-27 is not a name"),
+    ({"schedule": {"time": dt.datetime(2026, 11, 27, 18, 0)}},
+     "'schedule.time': 2026-11-27T18:00:00 is not valid"),
+    ({"x": {"api_url": True}}, "'x.api_url': true is not valid"),
+])
+def test_config_values_are_shown_as_written_not_as_python(raw, fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        config_from_mapping(raw, environ={})
+    assert fragment in info.value.message
+    assert "datetime" not in info.value.message and "True" not in info.value.message
+
+
+@pytest.mark.parametrize(("written", "number", "quoted"), [
+    ("18:00", 1080, '"18:00"'), ("9:30", 570, '"09:30"'), ("6:00:30", 21630, '"06:00:30"'),
+])
+def test_an_unquoted_schedule_time_is_shown_as_written(tmp_path: Path, written: str,
+                                                       number: int, quoted: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"schedule:\n  time: {written}\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_config(path, environ={})
+    message = info.value.message
+    assert f"key 'schedule.time': unquoted, {written} is read by YAML as the number {number}" \
+        in message
+    assert f"quote it: time: {quoted}" in message and "18:30" not in message
+
+
+def test_a_plain_number_as_a_time_is_not_called_base_60() -> None:
+    with pytest.raises(InputError) as info:
+        config_from_mapping({"schedule": {"time": 5}}, environ={})
+    assert "5 is not valid" in info.value.message and "base 60" not in info.value.message
