@@ -14,12 +14,15 @@ import re
 from typing import Any, NamedTuple
 
 from .errors import AgentDiaryError, InputError
+from .safeyaml import as_written
 
 STATUSES = ("draft", "ready")
 ALT_TEXT_MAX = 1000
 _KEYS = ("title", "status", "template", "time", "tags", "media", "date", "tweet_ids",
          "posted_at")
 _MEDIA_KEYS = ("path", "alt", "post")
+_KEY_LINE = re.compile(r"""(?:[\w.-]+|"[^"\n]*"|'[^'\n]*')[ \t]*:(?:[ \t]|$)""")
+_YAML_STARTS = ("?", ":", "%", "!")  # complex keys, directives, tags
 
 
 class MediaRef(NamedTuple):
@@ -98,6 +101,51 @@ def _load_front_matter(yaml_text: str, source: str) -> dict[str, Any]:
     return data
 
 
+def _unclosed_front_matter(yaml_text: str, source: str) -> InputError | None:
+    """The error for a front matter that ran on into the body, or None if it does not
+    look like that.
+
+    Without its closing `---` the front matter runs to the body's next `---` line (a
+    thematic break), and YAML reports the body as a bad or unknown key. A top-level line
+    that is not `key: value` (nor a comment, a continuation, or a list item under a
+    `key:`) is the body's first line; Markdown's `[link]`, `> quote`, `*bold*` and
+    `- item` are not front matter there.
+    """
+    lines = _lines(yaml_text)
+    last_key = 1  # the opening '---'
+    items = True  # the key above (if any) has its value below: `- x` lines are its list
+    for number, line in enumerate(lines, 2):
+        line = line.rstrip("\r\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0] in " \t":  # a continuation (YAML refuses tabs itself)
+            is_yaml = True
+        elif line[0] == "-" and line[1:2] in ("", " ", "\t"):
+            is_yaml = items
+        else:
+            key = _KEY_LINE.match(line)
+            items = key is not None and not line[key.end():].split(" #")[0].strip()
+            is_yaml = (key is not None or line.startswith(_YAML_STARTS)
+                       or line.rstrip() == "..." or (last_key == 1 and line[0] in "{["))
+        if is_yaml:
+            last_key = number
+            continue
+        return InputError(
+            f"{source}: the front matter's closing '---' line is probably missing after line "
+            f"{last_key}: line {number} reads as the entry's text, not as 'key: value', so the "
+            f"front matter ran on to the '---' on line {len(lines) + 2}. Add a line holding "
+            f"only '---' after line {last_key}")
+    return None
+
+
+def _tags_as_text(text: str) -> str:
+    words = [word.lstrip("#") for word in re.split(r"[,\s]+", text) if word.strip("#")]
+    listed = ", ".join(word if re.fullmatch(r"[\w-]+", word) else json.dumps(word)
+                       for word in words[:10])
+    return (f"key 'tags': {as_written(text)} is one piece of text, not a list; write tags "
+            f"as a list, even a single tag: tags: [{listed}]")
+
+
 def _as_str_list(value: Any) -> list[str] | None:
     if isinstance(value, str):
         return [value]
@@ -121,7 +169,7 @@ def _media_refs(value: Any, problems: list[str]) -> list[MediaRef]:
             continue
         unknown = [k for k in item if k not in _MEDIA_KEYS]
         if unknown:
-            problems.append(f"{where}: unknown key {unknown[0]!r}; valid keys: "
+            problems.append(f"{where}: unknown key {as_written(unknown[0])}; valid keys: "
                             f"{', '.join(_MEDIA_KEYS)}")
         path, alt, post = item.get("path"), item.get("alt"), item.get("post")
         if not isinstance(path, str) or not path.strip():
@@ -143,12 +191,20 @@ def parse_entry(text: str, date: dt.date, source: str) -> Entry:
     from .config import parse_hhmm
 
     yaml_text, body = split_entry(text, source)
-    data = _load_front_matter(yaml_text, source)
+    try:
+        data = _load_front_matter(yaml_text, source)
+    except InputError:
+        unclosed = _unclosed_front_matter(yaml_text, source)
+        if unclosed is not None:
+            raise unclosed from None
+        raise
     problems: list[str] = []
 
     unknown = [key for key in data if key not in _KEYS]
+    if unknown and (unclosed := _unclosed_front_matter(yaml_text, source)) is not None:
+        raise unclosed
     for key in unknown:
-        problems.append(f"unknown key {key!r}; valid keys: {', '.join(_KEYS)}")
+        problems.append(f"unknown key {as_written(key)}; valid keys: {', '.join(_KEYS)}")
 
     if "date" in data:
         declared = data["date"]
@@ -158,8 +214,8 @@ def parse_entry(text: str, date: dt.date, source: str) -> Entry:
             with contextlib.suppress(ValueError):
                 declared = dt.date.fromisoformat(declared)
         if declared != date:
-            problems.append(f"key 'date': {data['date']!r} disagrees with the file name's "
-                            f"date {date.isoformat()}; remove the key or make them agree")
+            problems.append(f"key 'date': {as_written(data['date'])} disagrees with the file "
+                            f"name's date {date.isoformat()}; remove the key or make them agree")
 
     title = data.get("title")
     if title is not None and not isinstance(title, str | int | float):
@@ -168,13 +224,14 @@ def parse_entry(text: str, date: dt.date, source: str) -> Entry:
 
     status = data.get("status", "ready")
     if status not in STATUSES:
-        problems.append(f"key 'status': {status!r} is not valid; expected draft or ready")
+        problems.append(f"key 'status': {as_written(status)} is not valid; expected draft or "
+                        "ready")
 
     template = data.get("template")
     if template is not None and (not isinstance(template, str)
                                  or not re.fullmatch(r"[A-Za-z0-9_-]+", template)):
-        problems.append(f"key 'template': {template!r} is not a template name; expected "
-                        "the name of a file in templates/ without .j2, e.g. thread")
+        problems.append(f"key 'template': {as_written(template)} is not a template name; "
+                        "expected the name of a file in templates/ without .j2, e.g. thread")
         template = None
 
     time = data.get("time")
@@ -186,7 +243,10 @@ def parse_entry(text: str, date: dt.date, source: str) -> Entry:
             time = None
 
     tags = _as_str_list(data.get("tags", []))
-    if tags is None:
+    if isinstance(data.get("tags"), str):  # "a, b" would post as one tag, #ab
+        problems.append(_tags_as_text(data["tags"]))
+        tags = []
+    elif tags is None:
         problems.append("key 'tags': expected a list of words, e.g. [security, oauth]")
         tags = []
 

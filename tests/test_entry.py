@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent_diary.entry import parse_entry, with_tweet_ids
+from agent_diary.entry import Entry, parse_entry, with_tweet_ids
 from agent_diary.errors import AgentDiaryError, InputError
 
 DATE = dt.date(2026, 11, 28)
@@ -43,7 +43,7 @@ def test_defaults_without_front_matter() -> None:
     ("---\nstatus: published\n---\nBody\n", "'status': 'published' is not valid; expected draft"),
     ("---\nstauts: draft\n---\nBody\n", "unknown key 'stauts'"),
     ("---\ndate: 2026-11-27\n---\nBody\n", "disagrees with the file name's date 2026-11-28"),
-    ("---\ntime: 18:30\n---\nBody\n", 'quote it, e.g. time: "18:30"'),
+    ("---\ntime: 18:30\n---\nBody\n", 'quote it: time: "18:30"'),
     ("---\ntime: \"25:00\"\n---\nBody\n", '"HH:MM"'),
     ("---\ntemplate: ../etc/passwd\n---\nBody\n", "not a template name"),
     ("---\nmedia: [{alt: no path}]\n---\nBody\n", "'path' must be a file path"),
@@ -201,3 +201,119 @@ def test_write_changes_no_other_byte(case) -> None:
         expected_parts.append(new["tweet_ids"] + new["posted_at"])
     expected = f"---{newline}" + "".join(expected_parts) + f"---{newline}{body}"
     assert with_tweet_ids(original, IDS, POSTED) == expected
+
+
+# --- messages a newcomer meets (issue 10) -------------------------------------------------
+
+@pytest.mark.parametrize(("tags", "list_form"), [
+    ("agents, devops", "tags: [agents, devops]"),
+    ("agents devops", "tags: [agents, devops]"),
+    ("agents", "tags: [agents]"),
+    ('"#agents, #devops"', "tags: [agents, devops]"),
+])
+def test_tags_written_as_text_are_refused_with_the_list_form(tags: str, list_form: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse(f"---\ntitle: x\ntags: {tags}\n---\nBody\n")
+    message = info.value.message
+    assert "key 'tags'" in message and list_form in message
+    assert "even a single tag" in message and info.value.exit_code == 2
+
+
+def test_tags_as_text_is_exit_2_from_the_cli(repo) -> None:
+    repo.entry("2026-11-28", "Body.\n", tags="agents, devops")
+    repo.commit()
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 2, result.stdout
+    assert "'tags'" in result.stderr and "tags: [agents, devops]" in result.stderr
+    assert "#agentsdevops" not in result.stdout
+
+
+def test_a_key_given_twice_is_refused_naming_both_lines() -> None:
+    with pytest.raises(InputError) as info:
+        parse("---\ntitle: x\nstatus: ready\ntags: [a]\nstatus: draft\n---\nBody\n")
+    message = info.value.message
+    assert "'status' is given twice (lines 3 and 5)" in message
+    assert message.startswith("diary/2026-11-28.md: the front matter is not valid YAML (line 5)")
+
+
+@pytest.mark.parametrize(("text", "last_key_line", "text_line"), [
+    # The body's first line has a colon: YAML read it as an unknown key.
+    ("---\ntitle: x\nstatus: ready\nToday I fixed the bug: the clock was wrong\n\n"
+     "---\n\nMore.\n", 3, 4),
+    # A body line YAML cannot read at all.
+    ("---\ntitle: x\nstatus: ready\n\nToday I wrote code\nand more of it.\n\n---\nMore.\n",
+     3, 5),
+    ("---\ntitle: x\ntags:\n  - a\n  - b\nIt was a good day.\n---\nMore.\n", 5, 6),
+    ("---\nstatus: ready\nA day of work, in short.\n---\nMore.\n", 2, 3),
+    # Markdown that YAML reads as its own syntax: a list, a link, a quote, bold.
+    ("---\ntitle: x\n\n- fixed the clock\n- fixed the PIN\n\n---\nMore.\n", 2, 4),
+    ("---\ntitle: x\ntags:\n- a\n[The docs](https://x.com) helped.\n---\nMore.\n", 4, 5),
+    ("---\ntitle: x\n> A quote to start.\n---\nMore.\n", 2, 3),
+    ("---\ntitle: x\n**Bold** start.\n---\nMore.\n", 2, 3),
+])
+def test_a_missing_closing_marker_is_named(text: str, last_key_line: int,
+                                           text_line: int) -> None:
+    with pytest.raises(InputError) as info:
+        parse(text)
+    message = info.value.message
+    assert f"closing '---' line is probably missing after line {last_key_line}" in message
+    assert f"line {text_line}" in message
+    assert "unknown key" not in message and "simple key" not in message
+
+
+@pytest.mark.parametrize("text", [
+    "---\nstauts: draft\n---\nBody\n",  # a typo stays a typo
+    "---\nNote: one\n---\nBody\n",
+    "---\ntags:\n- a\n- b\nstauts: draft\n---\nBody\n",
+    "---\n{title: x,\nstauts: draft}\n---\nBody\n",
+    "---\ntitle: x # note: one\nstauts: draft\n---\nBody\n",
+])
+def test_a_mistyped_key_is_still_an_unknown_key(text: str) -> None:
+    with pytest.raises(InputError, match="unknown key") as info:
+        parse(text)
+    assert "probably missing" not in info.value.message
+
+
+@pytest.mark.parametrize(("front", "shown"), [
+    ("date: 2026-11-27", "key 'date': 2026-11-27 disagrees"),
+    ("date: 2026-11-27 10:00:00", "key 'date': 2026-11-27T10:00:00 disagrees"),
+    ("status: 2026-11-27", "key 'status': 2026-11-27 is not valid"),
+    ("status: [a, 2026-11-27]", "key 'status': ['a', 2026-11-27] is not valid"),
+    ("template: 2026-11-27", "key 'template': 2026-11-27 is not a template name"),
+    ("2026-11-27: x", "unknown key 2026-11-27"),
+    ("media: [{path: a.png, 2026-11-27: x}]", "unknown key 2026-11-27"),
+    ("status: true", "key 'status': true is not valid"),
+])
+def test_values_are_shown_as_written_not_as_python(front: str, shown: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse(f"---\n{front}\n---\nBody\n")
+    assert shown in info.value.message
+    assert "datetime" not in info.value.message and "True" not in info.value.message
+
+
+@pytest.mark.parametrize(("written", "number", "quoted"), [
+    ("18:00", 1080, '"18:00"'), ("7:05", 425, '"07:05"'), ("18:30:15", 66615, '"18:30:15"'),
+])
+def test_an_unquoted_time_is_shown_as_written(written: str, number: int, quoted: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse(f"---\ntime: {written}\n---\nBody\n")
+    message = info.value.message
+    assert f"unquoted, {written} is read by YAML as the number {number}" in message
+    assert f"time: {quoted}" in message and "an unquoted 18:30" not in message
+
+
+_LINES = ["---", "title: x", "status: ready", "status: draft", "tags: a, b", "tags: [a]",
+          "time: 18:00", "date: 2026-11-27", "Today I fixed it: done", "Some text.", "",
+          "  - a", "- b", "# heading", "{a: 1}", "? x", ": y", "key:", "  nested: 1",
+          "\ufeff---", "'quoted': 1", "yes: 1", "true: 2", "<<: {a: 1}", "a: |", "  text"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_LINES), st.text(max_size=20)), max_size=14),
+       st.sampled_from(["\n", "\r\n"]))
+def test_any_text_is_an_entry_or_an_input_error(lines: list[str], newline: str) -> None:
+    try:
+        result = parse(newline.join(lines))
+    except InputError:
+        return
+    assert isinstance(result, Entry)
