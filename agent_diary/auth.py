@@ -159,14 +159,10 @@ def _oauth_error(action: str, url: str, exc: Exception, consumer_key: str,
 
 
 def _unauthorized(action: str, consumer_key: str, pin_asked: bool) -> str:
-    from .doctor import looks_like_client_id
+    from .doctor import traps_of
 
-    trap = ""
-    if looks_like_client_id(consumer_key):
-        trap = " The consumer key given is an OAuth 2.0 Client ID, not the app's API Key."
-    elif consumer_key.startswith("xai-"):
-        trap = (" The consumer key given is an xAI (Grok API) key from console.x.ai, a "
-                "different product from X's developer platform.")
+    traps = traps_of({"X_CONSUMER_KEY": consumer_key})
+    trap = f" {'; '.join(traps)}." if traps else ""
     pin = (" Then check that the PIN was typed as shown; each PIN works once, so run "
            "'agent-diary auth' again for a new one.") if pin_asked else ""
     return (f"X answered 401 Unauthorized while {action}.{trap} X_CONSUMER_KEY and "

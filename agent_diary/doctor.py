@@ -10,7 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import email.utils
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,22 +44,28 @@ def looks_like_client_id(key: str) -> bool:
         return False
 
 
-def credential_traps(credentials: Credentials) -> list[str]:
+def traps_of(named: Mapping[str, str]) -> list[str]:
+    """The traps among credentials given by variable name (X_CONSUMER_KEY, …): the one
+    text for them, used by doctor, auth and every 401 of the X client. It names the
+    variable, never the value."""
     problems = []
-    if looks_like_client_id(credentials.consumer_key):
+    if looks_like_client_id(named.get("X_CONSUMER_KEY", "")):
         problems.append(
             "X_CONSUMER_KEY is an OAuth 2.0 Client ID, not the app's API Key: on the app's "
             "'Keys and tokens' page use 'API Key and Secret' (Consumer Keys)")
-    named = {"X_CONSUMER_KEY": credentials.consumer_key,
-             "X_CONSUMER_SECRET": credentials.consumer_secret,
-             "X_ACCESS_TOKEN": credentials.access_token,
-             "X_ACCESS_TOKEN_SECRET": credentials.access_token_secret}
     for name, value in named.items():
         if value.startswith("xai-"):
             problems.append(
                 f"{name} is an xAI (Grok API) key from console.x.ai, a different product "
                 "from X's developer platform; get X keys at console.x.com")
     return problems
+
+
+def credential_traps(credentials: Credentials) -> list[str]:
+    return traps_of({"X_CONSUMER_KEY": credentials.consumer_key,
+                     "X_CONSUMER_SECRET": credentials.consumer_secret,
+                     "X_ACCESS_TOKEN": credentials.access_token,
+                     "X_ACCESS_TOKEN_SECRET": credentials.access_token_secret})
 
 
 def run_checks(diary: Diary | None, config: Config | None, config_error: str | None,

@@ -9,11 +9,12 @@ signs the URL actually requested, and that gives every request a timeout.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .auth import Credentials
+from .config import is_loopback_url
 from .errors import AccountError, AgentDiaryError, ExitCode, InputError, TemporaryError
 from .media import MediaFile
 
@@ -116,8 +117,9 @@ def error_codes(problem: dict[str, Any]) -> set[Any]:
 
 
 def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: str,
-                   now: float) -> AgentDiaryError:
-    """The user-facing error for an X API error response (see X-API-NOTES.md)."""
+                   now: float, traps: Sequence[str] = ()) -> AgentDiaryError:
+    """The user-facing error for an X API error response (see X-API-NOTES.md). `traps`:
+    what is wrong with the credentials used (doctor.traps_of), named in a 401."""
     said = _describe(problem)
     text = " ".join(str(v) for v in (problem.get("type"), problem.get("title"),
                                      problem.get("reason"), said)).lower()
@@ -131,6 +133,9 @@ def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: s
         if 135 in codes or "timestamp" in text:
             return AccountError(f"X answered 401 while {action}: the timestamp is out of "
                                 "bounds, so this machine's clock is wrong; set it (NTP) and rerun")
+        if traps:
+            return AccountError(f"X answered 401 Unauthorized while {action} ({said}): "
+                                f"{'; '.join(traps)}")
         return AccountError(
             f"X answered 401 Unauthorized while {action} ({said}): check the four "
             "credentials (X_CONSUMER_KEY, X_CONSUMER_SECRET = the app's API Key and Secret; "
@@ -170,6 +175,23 @@ def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: s
     if status == 400 and "media" in text and ("expired" in text or "invalid" in text):
         return MediaExpired(f"X answered 400 while {action}: {said}")
     return InputError(f"X answered {status} while {action}: {said}")
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a requests error comes from a refused TCP connection (urllib3 keeps the
+    socket error in `reason`, in `args` and in the exception chain)."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        if isinstance(item, ConnectionRefusedError):
+            return True
+        seen.add(id(item))
+        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__,
+                     *item.args])
+    return False
 
 
 def client_options_from(environ: Any) -> dict[str, Any]:
@@ -219,6 +241,7 @@ class XClient:
         from requests_oauthlib import OAuth1
 
         self._base = base
+        self._credentials = credentials  # for the traps a 401 names (never shown)
         self._auth = OAuth1(credentials.consumer_key, credentials.consumer_secret,
                             credentials.access_token, credentials.access_token_secret)
         self._retry_delays = retry_delays
@@ -238,7 +261,8 @@ class XClient:
             except tweepy.HTTPException as exc:
                 response = exc.response
                 error = map_http_error(response.status_code, problem_of(response),
-                                       response.headers, action, self._clock())
+                                       response.headers, action, self._clock(),
+                                       self._traps() if response.status_code == 401 else ())
                 if isinstance(error, RateLimited) and error.reset_at is not None and waits < 3:
                     wait = error.reset_at - self._clock() + 1
                     if wait <= MAX_RATE_LIMIT_WAIT:
@@ -251,16 +275,29 @@ class XClient:
                 if response.status_code < 500 or failures >= len(self._retry_delays):
                     raise error from None
             except (requests.ConnectionError, requests.Timeout) as exc:
+                why = "connection refused" if _refused(exc) else type(exc).__name__
                 if create:
-                    raise UnknownOutcome(f"the connection failed while {action} "
-                                         f"({type(exc).__name__}); the post may or may not "
+                    raise UnknownOutcome(f"the connection to {self._base} failed while "
+                                         f"{action} ({why}); the post may or may not "
                                          "exist") from None
+                if why == "connection refused" and is_loopback_url(self._base):
+                    # Nothing listens on this machine: no retry seconds later will change
+                    # that (most often the emulator is not running).
+                    raise TemporaryError(
+                        f"cannot reach X at {self._base} while {action}: connection "
+                        "refused, nothing is listening there; start the emulator "
+                        "(agent-diary emulator) or fix AGENT_DIARY_X_API_URL / x.api_url, "
+                        "then rerun") from None
                 if failures >= len(self._retry_delays):
-                    raise TemporaryError(f"cannot reach X while {action} "
-                                         f"({type(exc).__name__}); check the network and "
-                                         "rerun") from None
+                    raise TemporaryError(f"cannot reach X at {self._base} while {action} "
+                                         f"({why}); check the network and rerun") from None
             self._sleep(self._retry_delays[failures])
             failures += 1
+
+    def _traps(self) -> tuple[str, ...]:
+        from .doctor import credential_traps
+
+        return tuple(credential_traps(self._credentials))
 
     def me(self) -> Account:
         data = self._call("reading the account (GET /2/users/me)",

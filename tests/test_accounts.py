@@ -306,6 +306,35 @@ def test_doctor_names_each_credential_trap(healthy: DiaryRepo, emulator: Emulato
     no_secrets(emulator, result)
 
 
+@pytest.mark.parametrize(("key", "fragment"), [
+    (_client_id(), "X_CONSUMER_KEY is an OAuth 2.0 Client ID, not the app's API Key"),
+    ("xai-0123456789abcdef", "X_CONSUMER_KEY is an xAI (Grok API) key from console.x.ai"),
+])
+def test_a_401_names_the_credential_trap_wherever_it_appears(
+        repo: DiaryRepo, emulator: EmulatorHandle, tmp_path: Path, key: str,
+        fragment: str) -> None:
+    """Not only doctor: publish and auth say which trap the 401 comes from."""
+    repo.write("diary/2026-11-28.md", thread_entry(2))
+    repo.commit()
+    published = repo.run("publish", "--date", "2026-11-28",
+                         env=emulator.env(X_CONSUMER_KEY=key))
+    assert published.code == 4 and "401" in published.stderr, published.stderr
+    assert fragment in published.stderr
+    authorized = _auth_without_pin(emulator, tmp_path, tmp_path / "home", X_CONSUMER_KEY=key)
+    assert authorized.code == 4 and fragment in authorized.stderr, authorized.stderr
+    assert emulator.posts() == []
+    no_secrets(emulator, published, authorized)
+
+
+def test_a_plain_401_names_no_trap(repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    repo.write("diary/2026-11-28.md", thread_entry(2))
+    repo.commit()
+    result = repo.run("publish", "--date", "2026-11-28",
+                      env=emulator.env(X_CONSUMER_SECRET="wrong"))
+    assert result.code == 4 and "401" in result.stderr
+    assert "is an OAuth 2.0 Client ID" not in result.stderr and "is an xAI" not in result.stderr
+
+
 def test_doctor_finds_a_skewed_clock(healthy: DiaryRepo, emulator: EmulatorHandle) -> None:
     emulator.world.clock_offset = 600
     result = doctor(healthy, emulator)

@@ -282,6 +282,42 @@ def test_timeouts_and_refused_connections_are_temporary(ready: DiaryRepo,
     assert emulator.posts() == []
 
 
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_connection_names_the_url_and_fails_at_once_when_local() -> None:
+    """Nothing listening on this machine (the emulator is not running): said at once, not
+    after the retries; elsewhere (0.0.0.0 is not a loopback address) the retries stay."""
+    from agent_diary.auth import Credentials
+    from agent_diary.errors import TemporaryError
+    from agent_diary.xapi import XClient
+
+    port = _closed_port()
+    credentials = Credentials("ck", "cs", "at", "ats")
+    for host, delays in (("127.0.0.1", []), ("localhost", []), ("0.0.0.0", [2.0, 6.0])):
+        sleeps: list[float] = []
+        client = XClient(credentials, f"http://{host}:{port}", retry_delays=(2.0, 6.0),
+                         sleep=sleeps.append)
+        with pytest.raises(TemporaryError) as info:
+            client.me()
+        assert f"cannot reach X at http://{host}:{port} " in info.value.message
+        assert sleeps == delays, host
+        assert ("nothing is listening" in info.value.message) == (not delays)
+
+
+def test_publish_to_a_local_url_where_nothing_listens(ready: DiaryRepo,
+                                                      emulator: EmulatorHandle) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    result = publish(ready, emulator, AGENT_DIARY_X_API_URL=url, AGENT_DIARY_RETRY_DELAYS="2,6")
+    assert result.code == 5 and f"cannot reach X at {url}" in result.stderr, result.stderr
+    assert "agent-diary emulator" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_stopped_midway_then_finished(repo: DiaryRepo, emulator: EmulatorHandle) -> None:
     today = str(dt.datetime.now(dt.UTC).date())  # status counts back from today
     repo.write(f"diary/{today}.md", thread_entry(N))
