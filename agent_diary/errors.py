@@ -48,3 +48,14 @@ class TemporaryError(AgentDiaryError):
     """Network, 5xx, rate limit or an unknown outcome: a rerun is safe."""
 
     exit_code = ExitCode.TEMPORARY
+
+
+def joined(message: str, more: str) -> str:
+    """`message` then `more`, as a person would write them: "…; more" after a clause, but
+    "…. More" after a full sentence (a message ending in . ? or !), never "….; more"."""
+    message = message.rstrip()
+    if not message:
+        return more
+    if message.endswith((".", "?", "!")):
+        return f"{message} {more[:1].upper()}{more[1:]}"
+    return f"{message}; {more}"

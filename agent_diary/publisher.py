@@ -25,7 +25,7 @@ from . import gitstore, ledger
 from .config import Config, is_loopback_url
 from .diary import Diary
 from .entry import with_tweet_ids
-from .errors import AgentDiaryError, InputError, NothingToPost, TemporaryError
+from .errors import AgentDiaryError, InputError, NothingToPost, TemporaryError, joined
 from .journal import Journal, JournalState, repo_lock
 from .reconcile import find_chain, find_posted, matches
 from .record import post_url, record, restore_hint, same_posts, thread_signature
@@ -282,9 +282,9 @@ class _Run:
                 if found:
                     return found
                 if attempt == CREATE_ATTEMPTS:
-                    raise TemporaryError(f"{exc.message}. Post {k + 1} is not on the "
-                                         "account's timeline; rerun to try again") from None
-                self.progress(f"post {k + 1}: {exc.message}; not on X, sending again")
+                    raise TemporaryError(joined(exc.message, f"post {k + 1} is not on the "
+                                         "account's timeline; rerun to try again")) from None
+                self.progress(f"post {k + 1}: {joined(exc.message, 'not on X, sending again')}")
                 continue
             except DuplicateContent:
                 self.journal.append("failed", k=k)

@@ -29,7 +29,7 @@ from . import gitstore
 from .config import Config
 from .diary import Diary
 from .entry import Entry
-from .errors import AccountError, AgentDiaryError, NothingToPost, TemporaryError
+from .errors import AccountError, AgentDiaryError, NothingToPost, TemporaryError, joined
 from .journal import Journal
 from .publisher import journal_path, publish
 from .xapi import XClient
@@ -168,8 +168,8 @@ class DiaryService:
             try:
                 gitstore.pull(self.diary.root)
             except AgentDiaryError as exc:
-                self.say_once("pull", logging.WARNING, f"{exc.message}; going on with the "
-                                                       "local branch")
+                self.say_once("pull", logging.WARNING,
+                              joined(exc.message, "going on with the local branch"))
         window = [today - dt.timedelta(days=back)
                   for back in range(config.schedule.catch_up_days, -1, -1)]
         for date in window:
@@ -224,11 +224,11 @@ class DiaryService:
         except NothingToPost as exc:
             self.say_once(f"{date}:nothing", logging.INFO, exc.message)
         except AccountError as exc:
-            self.say_once("account", logging.ERROR,
-                          f"{exc.message} (the service keeps running and tries again at "
-                          "each poll; this message is logged once a day)")
+            self.say_once("account", logging.ERROR, joined(
+                exc.message, "the service keeps running and tries again at each poll; this "
+                             "message is logged once a day"))
         except TemporaryError as exc:
-            self.log.warning("%s: %s; trying again at the next poll", date, exc.message)
+            self.log.warning("%s: %s", date, joined(exc.message, "trying again at the next poll"))
         except AgentDiaryError as exc:
             self.say_once(f"{date}:error", logging.ERROR, exc.message)
         else:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import gitstore
 from .diary import Diary
-from .errors import AgentDiaryError, NothingToPost
+from .errors import AgentDiaryError, NothingToPost, joined
 from .journal import Journal, JournalState
 from .publisher import journal_path, post_url
 
@@ -116,10 +116,10 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
         return DayStatus(date, "posted",
                          f"{len(ids)} posts, {post_url(username, ids[0])}{note}")
     if journal.sent and journal.posts:
-        why = f"; stopped: {journal.stopped}" if journal.stopped else ""
-        return DayStatus(date, "partial",
-                         f"{len(journal.sent)} of {len(journal.posts)} posted{why}; "
-                         "rerun publish to finish")
+        done = f"{len(journal.sent)} of {len(journal.posts)} posted"
+        if journal.stopped:
+            done = joined(done, f"stopped: {journal.stopped}")
+        return DayStatus(date, "partial", joined(done, "rerun publish to finish"))
     try:
         entry = diary.load_entry(date)
     except AgentDiaryError as exc:
@@ -139,8 +139,9 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
                          "service will not post it; publish it with agent-diary publish "
                          f"--date {date}{reason}")
     if holder is not None:
-        reason += (f"; a publisher (pid {holder.pid}) is running now, on this date or "
-                   "another")
+        return DayStatus(date, "pending", joined(
+            f"{rel}{reason}", f"a publisher (pid {holder.pid}) is running now, on this date "
+                              "or another"))
     return DayStatus(date, "pending", f"{rel}{reason}")
 
 
