@@ -176,12 +176,21 @@ def run(ctx: click.Context, repos: tuple[Path, ...], log_format: str, sandbox: b
 
     diaries = [open_diary(repo, None) for repo in repos] or [_diary(ctx)]
     logger, redact = make_logger(log_format)
+    emulators: dict[Path, Any] = {}  # sandbox: each diary's emulator, by its root
+    timeline = None
+    if sandbox:
+        from .sandbox import write_timeline
+
+        def timeline(diary: Any) -> Path:
+            return write_timeline(emulators[diary.root], diary.sandbox_dir)
+
     with contextlib.ExitStack() as stack:
-        ctx.exit(serve(diaries, _client_factory(stack, sandbox, redact), logger,
-                       sandbox=sandbox))
+        ctx.exit(serve(diaries, _client_factory(stack, sandbox, redact, emulators), logger,
+                       sandbox=sandbox, timeline=timeline))
 
 
-def _client_factory(stack: Any, sandbox: bool, redact: Any) -> Any:
+def _client_factory(stack: Any, sandbox: bool, redact: Any,
+                    emulators: dict[Path, Any]) -> Any:
     """For each diary, how to make its X client (credentials read only when needed)."""
     import os
 
@@ -193,7 +202,9 @@ def _client_factory(stack: Any, sandbox: bool, redact: Any) -> Any:
         if sandbox:
             from .sandbox import SANDBOX_CREDENTIALS, sandbox_emulator
 
-            emulator = stack.enter_context(sandbox_emulator(diary.sandbox_dir))
+            if diary.root not in emulators:  # one emulator per diary, however often asked
+                emulators[diary.root] = stack.enter_context(sandbox_emulator(diary.sandbox_dir))
+            emulator = emulators[diary.root]
             return lambda: XClient(SANDBOX_CREDENTIALS, emulator.url, **options)
 
         def make() -> XClient:

@@ -4,6 +4,7 @@ against an in-process emulator whose state persists under `.git/agent-diary/sand
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,12 @@ def sandbox_emulator(folder: Path) -> Iterator[Emulator]:
 
 
 def write_timeline(emulator: Emulator, folder: Path) -> Path:
-    """The emulator's timeline page as a file, to look at after the process ends."""
+    """The emulator's timeline page as a file, to look at after the process ends. Written
+    beside and renamed into place: the service rewrites it after each post, maybe while a
+    browser reads it."""
+    folder.mkdir(parents=True, exist_ok=True)
     page = folder / "timeline.html"
-    page.write_text(timeline_page(emulator.world), encoding="utf-8")
+    temp = folder / f".timeline.{os.getpid()}.tmp"
+    temp.write_text(timeline_page(emulator.world), encoding="utf-8")
+    os.replace(temp, page)
     return page

@@ -10,6 +10,11 @@ oldest first), and publishes through the same exactly-once publisher and lock as
 retried at the next poll, temporary ones are retried at the next poll; an input error or
 an unexpected exception (a bug: with its traceback) is logged once a day per date, and the
 date is tried again at each poll.
+
+A committed change to `config.yaml` is picked up at the next poll (its blob id is compared,
+so an unchanged config is not parsed again): the changed settings are logged, the daily job
+and the poll are rescheduled when their settings changed. An invalid config is logged once
+a day and the settings in use are kept.
 """
 
 from __future__ import annotations
@@ -56,6 +61,53 @@ def next_daily_run(config: Config, now: dt.datetime) -> dt.datetime:
     return daily_trigger(config).get_next_fire_time(None, now)
 
 
+def config_stamp(diary: Diary) -> object:
+    """What identifies the config the service reads, without parsing it: the committed
+    config.yaml's blob id (None: none committed), or for a file named with --config (read
+    where it is), its modification time and size."""
+    if diary.config_path != diary.root / "config.yaml":
+        try:
+            info = diary.config_path.stat()
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size)
+    return gitstore.committed_blob(diary.root, "config.yaml", gitstore.head_commit(diary.root))
+
+
+# Config fields whose config.yaml key has another name.
+_KEY_NAMES = {"schedule.poll_seconds": "schedule.poll"}
+
+
+def settings_of(config: Config) -> dict[str, Any]:
+    """Every setting by its config.yaml key (`schedule.poll` in seconds)."""
+    flat: dict[str, Any] = {}
+    for name, value in config._asdict().items():
+        if name == "source":
+            continue
+        items = value._asdict().items() if hasattr(value, "_asdict") else [(None, value)]
+        for sub, item in items:
+            key = name if sub is None else f"{name}.{sub}"
+            flat[_KEY_NAMES.get(key, key)] = item
+    return flat
+
+
+def _shown(key: str, value: Any) -> str:
+    if key == "schedule.poll":
+        return f"{value} s"
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def config_changes(old: Config, new: Config) -> list[str]:
+    """Each changed setting as "key old → new" (config.yaml holds no secret)."""
+    before, after = settings_of(old), settings_of(new)
+    return [f"{key} {_shown(key, before.get(key))} → {_shown(key, value)}"
+            for key, value in after.items() if before.get(key) != value]
+
+
 def read_service_state(diary: Diary) -> dict[str, Any] | None:
     """The running service's state file, if a live process wrote it."""
     try:
@@ -88,6 +140,20 @@ class DiaryService:
         self._said: dict[str, dt.date] = {}
         self._entries: dict[Path, tuple[tuple[int, int], Entry]] = {}
         self._posted = self._read_posted()
+        self._config_stamp = config_stamp(diary)
+        # Set by serve: told (old, new) in the job's thread when the config changed.
+        self.on_reconfigured: Callable[[Config, Config], None] = lambda old, new: None
+        # Sandbox only: writes the emulator's timeline page and returns where it is.
+        self.write_timeline: Callable[[], Path] | None = None
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job of this diary is running now (it may be in a request)."""
+        return self._busy.locked()
+
+    def use_client(self, client: Callable[[], XClient]) -> None:
+        """Another way to make the X client (x.* changed): made at the next request."""
+        self._client_factory, self._client = client, None
 
     def client(self) -> XClient:
         if self._client is None:
@@ -170,6 +236,9 @@ class DiaryService:
             except AgentDiaryError as exc:
                 self.say_once("pull", logging.WARNING,
                               joined(exc.message, "going on with the local branch"))
+        if self._reload_config():
+            config = self.config
+            today = now.astimezone(self.zone).date()
         window = [today - dt.timedelta(days=back)
                   for back in range(config.schedule.catch_up_days, -1, -1)]
         for date in window:
@@ -189,6 +258,37 @@ class DiaryService:
                 # a traceback at every poll.
                 self.say_once(f"{date}:bug", logging.ERROR,
                               f"{date}: unexpected error {BUG_ADVICE}", exc_info=True)
+
+    def _reload_config(self) -> bool:
+        """Take up a committed change to config.yaml; True if the settings changed. An
+        invalid config is logged once a day (per version) and the settings kept."""
+        try:
+            stamp = config_stamp(self.diary)
+            if stamp == self._config_stamp:
+                return False
+            new = self.diary.committed_view().config()
+        except AgentDiaryError as exc:
+            self.say_once(f"config:{exc.message}", logging.ERROR,
+                          f"{exc.message}; the service keeps the settings it has until a "
+                          "valid config.yaml is committed (logged once a day)")
+            return False
+        old, self.config, self._config_stamp = self.config, new, stamp
+        changes = config_changes(old, new)
+        if not changes:
+            self.log.info("config.yaml changed; no setting did")
+            return False
+        self.zone = ZoneInfo(new.timezone)
+        moves = []
+        if (old.schedule.time, old.timezone) != (new.schedule.time, new.timezone):
+            upcoming = next_daily_run(new, self.now()).isoformat(timespec="seconds")
+            moves.append(f"the daily job to {new.schedule.time} {new.timezone} (next run "
+                         f"{upcoming})")
+        if old.schedule.poll_seconds != new.schedule.poll_seconds:
+            moves.append(f"the poll to every {new.schedule.poll_seconds} s")
+        self.log.info("config.yaml changed: %s%s", ", ".join(changes),
+                      f"; rescheduling {' and '.join(moves)}" if moves else "")
+        self.on_reconfigured(old, new)
+        return True
 
     def _poll_date(self, date: dt.date, today: dt.date, now: dt.datetime) -> None:
         """Post the entry for `date` if it is due; schedule its own later time if not."""
@@ -237,7 +337,17 @@ class DiaryService:
             today = str(self.now().astimezone(self.zone).date())
             self._posted = {today: self._posted.get(today, 0) + 1}
             where = " in the sandbox" if self.sandbox else ""
-            self.log.info("%s: posted%s %d posts: %s", date, where, len(result.ids), result.url)
+            page = f"; {self._timeline()}" if self.write_timeline is not None else ""
+            self.log.info("%s: posted%s %d posts: %s%s", date, where, len(result.ids),
+                          result.url, page)
+
+    def _timeline(self) -> str:
+        """Sandbox: rewrite the timeline page, and say where it is."""
+        assert self.write_timeline is not None
+        try:
+            return f"timeline page: {self.write_timeline().as_uri()}"
+        except OSError as exc:  # the post is done; only the page could not be written
+            return f"the timeline page could not be written ({exc})"
 
     def announce(self) -> None:
         """Say at start-up what the service will do."""
@@ -255,12 +365,17 @@ class DiaryService:
             " (sandbox)" if self.sandbox else "", config.timezone, config.schedule.time,
             config.schedule.poll_seconds, config.schedule.catch_up_days,
             upcoming.isoformat(timespec="seconds"))
+        if self.write_timeline is not None:
+            self.log.info("sandbox: nothing goes to X; %s (rewritten after each post)",
+                          self._timeline())
 
 
 def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[], XClient]],
-          logger: logging.Logger, *, sandbox: bool = False) -> int:
+          logger: logging.Logger, *, sandbox: bool = False,
+          timeline: Callable[[Diary], Path] | None = None) -> int:
     """Run until SIGTERM/SIGINT: the first stops taking work and lets the request in flight
-    finish (the journal stays consistent); a second exits at once. Returns the exit code."""
+    finish (the journal stays consistent); a second exits at once. Returns the exit code.
+    `timeline` (sandbox): writes a diary's timeline page, returning where it is."""
     import queue
     import select
     import signal
@@ -276,9 +391,9 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                   "misfire_grace_time": 3600})
     services: list[DiaryService] = []
-    # Jobs ask for one-off runs through this queue; the main thread adds them, so no job
-    # ever waits on the scheduler's locks.
-    one_offs: queue.Queue[tuple[DiaryService, dt.datetime, str]] = queue.Queue()
+    # Jobs ask for scheduler changes (a one-off run, a new trigger) through this queue;
+    # the main thread makes them, so no job ever waits on the scheduler's locks.
+    changes: queue.Queue[Callable[[], Any]] = queue.Queue()
     # The main thread sleeps in select() on this socket, woken by a signal (through
     # set_wakeup_fd) or by a job asking for a one-off run: no periodic wake-ups at all.
     wake_read, wake_write = socket.socketpair()
@@ -311,12 +426,32 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
                                    logging.LoggerAdapter(logger, {"repo": diary.root.name}),
                                    sandbox=sandbox, should_stop=stop.is_set)
 
-            def schedule_at(when: dt.datetime, key: str,
-                            service: DiaryService = service) -> None:
-                one_offs.put((service, when, key))
+            def schedule_at(when: dt.datetime, key: str, service: DiaryService = service,
+                            prefix: str = prefix) -> None:
+                changes.put(lambda: scheduler.add_job(
+                    service.poll, DateTrigger(run_date=when), id=f"{prefix}at-{key}",
+                    replace_existing=True))
+                wake()
+
+            def reconfigured(old: Config, new: Config, service: DiaryService = service,
+                             diary: Diary = diary, prefix: str = prefix) -> None:
+                if old.x != new.x and not sandbox:  # another account or API URL
+                    service.use_client(client_for(diary, new))
+                triggers = {}
+                if (old.schedule.time, old.timezone) != (new.schedule.time, new.timezone):
+                    triggers[f"{prefix}daily"] = daily_trigger(new)
+                if old.schedule.poll_seconds != new.schedule.poll_seconds:
+                    triggers[f"{prefix}poll"] = IntervalTrigger(
+                        seconds=new.schedule.poll_seconds)
+                for job_id, trigger in triggers.items():
+                    changes.put(lambda job_id=job_id, trigger=trigger:
+                                scheduler.reschedule_job(job_id, trigger=trigger))
                 wake()
 
             service.schedule_at = schedule_at
+            service.on_reconfigured = reconfigured
+            if timeline is not None:
+                service.write_timeline = lambda diary=diary: timeline(diary)
             services.append(service)
             service.announce()
             scheduler.add_job(service.poll, daily_trigger(config), id=f"{prefix}daily")
@@ -330,14 +465,14 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
             with contextlib.suppress(BlockingIOError):
                 while wake_read.recv(512):
                     pass
-            while not one_offs.empty():
-                service, when, key = one_offs.get()
-                scheduler.add_job(service.poll, DateTrigger(run_date=when),
-                                  id=f"diary{services.index(service)}-at-{key}",
-                                  replace_existing=True)
+            while not changes.empty():
+                changes.get()()
         stop.set()
-        logger.info("stopping: no new work; waiting for a request in flight (a second "
-                    "signal exits at once)", extra={"repo": "-"})
+        if any(service.busy for service in services):
+            logger.info("stopping: no new work; waiting for a request in flight (a second "
+                        "signal exits at once)", extra={"repo": "-"})
+        else:
+            logger.info("stopping: no new work", extra={"repo": "-"})
         if scheduler.running:
             finisher = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
                                         daemon=True)

@@ -159,14 +159,17 @@ def test_restart_after_sigkill_mid_thread_finishes_exactly_once(
 
 def test_sigterm_exits_0_promptly_and_a_second_signal_at_once(
         service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
-    configure(service_repo, "00:00")
+    configure(service_repo, "00:00", poll="1h")
     service_repo.commit()
     service = Service(service_repo, emulator)
     service.started()  # SIGTERM right after the start-up line
+    # ... and after the first poll (at start-up) wrote its state: no job is running.
+    wait_for(lambda: (service_repo.root / ".git/agent-diary/service.json").is_file())
     started = time.monotonic()
     code, err = service.stop()
     assert code == 0 and time.monotonic() - started < 5, err
     assert "Traceback" not in err and err.rstrip().endswith("stopped"), err
+    assert "stopping: no new work" in err and "in flight" not in err, err  # idle: none
     # Busy in a long request: the first signal waits for it, the second exits at once.
     today = _today()
     service_repo.write(f"diary/{today}.md", thread_entry(2))
@@ -175,7 +178,7 @@ def test_sigterm_exits_0_promptly_and_a_second_signal_at_once(
     busy = Service(service_repo, emulator)
     wait_for(lambda: len(emulator.posts()) == 1)
     busy.process.send_signal(signal.SIGTERM)
-    busy.wait_for_log("stopping: no new work")
+    busy.wait_for_log("stopping: no new work; waiting for a request in flight")
     assert busy.process.poll() is None  # still waiting for the request in flight
     started = time.monotonic()
     code, _ = busy.stop(signal.SIGTERM)
@@ -433,3 +436,57 @@ def test_two_diaries_post_as_two_accounts_from_the_credentials_file(tmp_path: Pa
         for secret in handle.secrets():
             assert secret not in err
         handle.stop()
+
+
+def test_a_committed_config_change_is_picked_up_at_the_next_poll(
+        service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    today = _today()
+    configure(service_repo, "23:59:59")  # polling every second; today's entry not due yet
+    service_repo.write(f"diary/{today}.md", thread_entry(2))
+    service_repo.commit()
+    service = Service(service_repo, emulator)
+    service.started()
+    # An invalid config is logged once (not at every poll), and the old one is kept.
+    service_repo.write("config.yaml", 'schedule:\n  time: "25:00"\n  poll: 1s\n')
+    service_repo.commit("broken config")
+    service.wait_for_log("keeps the settings it has")
+    time.sleep(2.5)
+    assert service.err.count("25:00") == 1, service.err
+    assert emulator.posts() == [] and service.process.poll() is None
+    # Fixed: the daily time moves to one that has passed (today's entry is due at this
+    # very poll), polls an hour apart, a day of catch-up.
+    configure(service_repo, "00:00", poll="1h", catch_up_days="1", max_posts_per_day="5")
+    service_repo.commit("post now")
+    wait_for(lambda: len(emulator.posts()) == 2)
+    service.wait_for_log("schedule.time 23:59:59 → 00:00")
+    for change in ("schedule.poll 1 s → 3600 s", "schedule.catch_up_days 0 → 1",
+                   "schedule.max_posts_per_day 1 → 5"):
+        assert change in service.err
+    assert "timezone" not in service.err.split("config.yaml changed")[-1].split("\n")[0]
+    # The poll really is an hour apart now: yesterday's entry, committed now and within
+    # the new catch-up, waits for the next poll (an hour) instead of the next second.
+    service_repo.write(f"diary/{today - dt.timedelta(days=1)}.md",
+                       thread_entry(1).replace("Post number", "Yesterday's post"))
+    service_repo.commit("yesterday")
+    time.sleep(2.5)
+    assert len(emulator.posts()) == 2
+    code, err = service.stop()
+    assert code == 0, err
+
+
+def test_run_sandbox_writes_and_names_the_timeline_page(
+        service_repo: DiaryRepo, emulator: EmulatorHandle) -> None:
+    today = _today()
+    configure(service_repo, "00:00")
+    service_repo.write(f"diary/{today}.md", thread_entry(2))
+    service_repo.commit()
+    page = service_repo.root / ".git/agent-diary/sandbox/timeline.html"
+    service = Service(service_repo, emulator, "--sandbox")
+    # Said at start-up, before any post:
+    service.wait_for_log(f"sandbox: nothing goes to X; timeline page: {page.as_uri()}")
+    service.wait_for_log("posted in the sandbox 2 posts")
+    service.wait_for_log(f"; timeline page: {page.as_uri()}")  # and after each post
+    assert "Post number 2 of the thread" in page.read_text(encoding="utf-8")
+    code, err = service.stop()
+    assert code == 0, err
+    assert emulator.posts() == []  # the sandbox's own emulator, never this one
