@@ -79,17 +79,15 @@ def new(ctx: click.Context, date_spec: str, title: str | None) -> None:
 def preview(ctx: click.Context, date_spec: str, fmt: str) -> None:
     """Show exactly what would be posted, post by post, with lengths and cost. Offline."""
     from .diary import resolve_date
+    from .readiness import preview_warnings
     from .thread import build_thread
 
     diary = _diary(ctx)
     config = diary.config()
-    thread = build_thread(diary, config, resolve_date(date_spec, config.timezone, diary=diary))
-    for message in thread.warnings:
+    thread = build_thread(diary, config, resolve_date(date_spec, config.timezone, diary=diary),
+                          placeholder_ok=True)
+    for message in preview_warnings(diary, thread):
         _warn(message)
-    if thread.entry.status == "draft":
-        _warn(f"{thread.entry.source} is a draft: it will not be posted until 'status: ready'")
-    if thread.entry.posted:
-        _warn(f"{thread.entry.source} was already posted at {thread.entry.posted_at}")
     if fmt == "json":
         click.echo(json.dumps(thread.as_json(), ensure_ascii=False, indent=2))
     else:

@@ -13,6 +13,7 @@ from .diary import Diary
 from .entry import ALT_TEXT_MAX, Entry, MediaRef
 from .errors import AgentDiaryError, InputError
 from .media import MediaFile, check_post, inspect
+from .readiness import refuse_placeholder
 from .render import markdown_to_chunks, render_template
 from .repeats import find_repeats
 from .split import Post, split_into_posts
@@ -108,11 +109,14 @@ def estimate_cost(posts: tuple[ThreadPost, ...], config: Config) -> float:
 
 
 def build_thread(diary: Diary, config: Config, date: dt.date, *,
-                 check_recent: bool = True) -> Thread:
+                 check_recent: bool = True, placeholder_ok: bool = False) -> Thread:
     """The thread for `date`'s entry, fully validated; touches nothing. With
     `check_recent`, posts X would refuse as duplicates (of this thread's or of the
-    previous days' posts) are refused too."""
+    previous days' posts) are refused too. A ready entry still holding the `new`
+    skeleton's placeholder is refused unless `placeholder_ok` (preview only warns)."""
     entry = diary.load_entry(date)
+    if not placeholder_ok:
+        refuse_placeholder(entry)
     rendered = render_template(entry, config, diary.template_source)
     chunks = markdown_to_chunks(rendered)
     if not chunks:
