@@ -20,17 +20,54 @@ _state = {"debug": False}
 REPO_OPTION_HELP = "The diary repository (default: the repository of the current directory)."
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help=REPO_OPTION_HELP)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The settings file (default: config.yaml at the repository's top).")
-@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Keep a global option's value for the whole run. Given both before and after the
+    command, the one after it wins (it is parsed later); absent, it changes nothing."""
+    ctx.ensure_object(dict)
+    if param.name == "debug":
+        _state["debug"] = _state["debug"] or bool(value)
+    elif value is not None:
+        ctx.obj[param.name] = value
+
+
+def _global_options() -> list[click.Option]:
+    """--repo, --config and --debug, taken before the command and after it alike (a
+    newcomer types `agent-diary preview --repo X`). Fresh objects for each command."""
+    return [
+        click.Option(["--repo"], type=click.Path(file_okay=False, path_type=Path),
+                     help=REPO_OPTION_HELP, expose_value=False, callback=_remember),
+        click.Option(["--config"], type=click.Path(dir_okay=False, path_type=Path),
+                     help="The settings file (default: config.yaml at the repository's top; "
+                          "a file named here must exist).",
+                     expose_value=False, callback=_remember),
+        click.Option(["--debug"], is_flag=True, help="Show tracebacks of unexpected errors.",
+                     expose_value=False, callback=_remember),
+    ]
+
+
+class _Command(click.Command):
+    """A command that also takes the global options after its name. An option of the
+    command's own keeps its meaning (`run --repo` is repeatable, for several diaries)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        own = {name for param in self.params for name in param.opts}
+        self.params += [option for option in _global_options() if option.opts[0] not in own]
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             params=_global_options())
 @click.version_option(package_name="agent-diary-publisher")
 @click.pass_context
-def cli(ctx: click.Context, repo: Path | None, config_path: Path | None, debug: bool) -> None:
+def cli(ctx: click.Context) -> None:
     """Publish a daily diary from a git repository to X as a thread, exactly once."""
-    _state["debug"] = debug
-    ctx.obj = {"repo": repo, "config": config_path}
+    ctx.ensure_object(dict)
+    ctx.obj.setdefault("repo", None)
+    ctx.obj.setdefault("config", None)
 
 
 def _diary(ctx: click.Context):  # -> Diary
@@ -287,11 +324,11 @@ def auth(ctx: click.Context, profile: str | None, show_status: bool) -> None:
 def _optional_config(ctx: click.Context) -> Any:
     """The repository's config if there is one here, else the defaults (and environment)."""
     from .config import config_from_mapping, load_config
-    from .diary import find_root
+    from .diary import find_root, load_named_config
     from .errors import InputError
 
     if ctx.obj["config"] is not None:
-        return load_config(ctx.obj["config"])
+        return load_named_config(ctx.obj["config"])
     try:
         root = find_root(ctx.obj["repo"] or Path.cwd())
     except InputError:

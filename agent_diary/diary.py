@@ -140,12 +140,21 @@ class Diary(NamedTuple):
         diary (committed in the committed view, never through a link); a file named with
         --config is the operator's own choice and is read where it is."""
         if self.config_path != self.root / "config.yaml":
-            return load_config(self.config_path)
+            return load_named_config(self.config_path)
         text = self.read_text("config.yaml")
         source = "config.yaml" + (" (as committed)" if self.committed is not None else "")
         if text is None:
             return config_from_text(None, f"{source} (missing: defaults)")
         return config_from_text(text, source)
+
+
+def load_named_config(path: Path) -> Config:
+    """A settings file named with --config. Missing, it is a mistake (a typo would
+    otherwise post with the defaults); only the default config.yaml may be absent."""
+    if not path.exists():
+        raise InputError(f"--config {path}: no such file; check the path, or leave out "
+                         "--config to use config.yaml at the repository's top")
+    return load_config(path)
 
 
 def decode(data: bytes, label: str) -> str:
