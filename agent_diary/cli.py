@@ -83,10 +83,17 @@ def _warn(message: str) -> None:
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
-    """Create config.yaml, diary/ and templates/thread.j2 here; never overwrite."""
-    from .diary import init_layout
+    """Create config.yaml, diary/ and templates/thread.j2; never overwrite.
 
-    root = (ctx.obj["repo"] or Path.cwd()).resolve()
+    They go to the top of the git repository around the current folder (or --repo), or,
+    outside any repository, into a new one made there."""
+    from .diary import init_layout, init_root
+
+    start = (ctx.obj["repo"] or Path.cwd()).resolve()
+    root = init_root(start)
+    if root != start:
+        click.echo(f"in the repository at {root} (the top of the git work tree around "
+                   f"{start})", err=True)
     for name, created in init_layout(root):
         click.echo(f"{'created' if created else 'exists '}  {name}")
 

@@ -188,12 +188,19 @@ def common_git_dir(root: Path) -> Path:
     return (target if target.is_absolute() else private / target).resolve()
 
 
+def work_tree_top(start: Path) -> Path | None:
+    """The top of the git work tree containing `start`, or None outside any."""
+    start = start.resolve()
+    return next((folder for folder in (start, *start.parents) if (folder / ".git").exists()),
+                None)
+
+
 def find_root(start: Path) -> Path:
     """The top of the git work tree containing `start`."""
+    top = work_tree_top(start)
+    if top is not None:
+        return top
     start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
     raise InputError(f"{start} is not inside a git repository; run 'git init' and "
                      "'agent-diary init' there, or pass --repo PATH")
 
@@ -224,6 +231,13 @@ def resolve_date(spec: str, timezone: str, now: dt.datetime | None = None,
 
 
 # --- init and new ------------------------------------------------------------------------
+
+def init_root(start: Path) -> Path:
+    """Where `init` lays out a diary: the top of the repository around `start` (run in
+    `diary/` of a diary, it must not make a repository inside it), else `start` itself,
+    which becomes a new repository."""
+    return work_tree_top(start) or start.resolve()
+
 
 def init_layout(root: Path) -> list[tuple[str, bool]]:
     """Create config.yaml, diary/, templates/thread.j2; never overwrite. (path, created)."""
