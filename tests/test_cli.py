@@ -291,59 +291,6 @@ def test_a_config_file_named_with_the_option_must_exist(repo: DiaryRepo, tmp_pat
     assert repo.run("preview", "--date", "2026-11-28").code == 0
 
 
-# --- issue 10: a newcomer's first hour ------------------------------------------------------
-
-COMMANDS = ["init", "new", "preview", "publish", "run", "status", "auth", "doctor", "emulator"]
-
-
-@pytest.mark.parametrize("command", COMMANDS)
-def test_global_options_are_taken_after_the_command_too(command: str, tmp_path: Path) -> None:
-    result = run_cli(command, "--repo", str(tmp_path), "--config", str(tmp_path / "c.yaml"),
-                     "--debug", "--help", cwd=tmp_path)
-    assert result.code == 0, result.stderr
-    for option in ("--repo", "--config", "--debug"):
-        assert option in result.stdout
-
-
-def test_repo_config_and_debug_after_the_command_work(repo: DiaryRepo, tmp_path: Path) -> None:
-    repo.entry("2026-11-28", "text https://example.com\n")
-    settings = tmp_path / "other.yaml"
-    settings.write_text("pricing:\n  post_with_url: 1.5\n", encoding="utf-8")
-    result = run_cli("preview", "--repo", str(repo.root), "--config", str(settings),
-                     "--date", "2026-11-28", "--format", "json", cwd=tmp_path)
-    assert result.code == 0, result.stderr
-    assert json.loads(result.stdout)["estimated_cost_usd"] == 1.5
-    # After the command, it wins over the same option before it.
-    result = run_cli("--repo", str(tmp_path), "preview", "--repo", str(repo.root),
-                     "--date", "2026-11-28", cwd=tmp_path)
-    assert result.code == 0, result.stderr
-    bug = run_cli("preview", "--repo", str(repo.root), "--date", "2026-11-28", "--debug",
-                  cwd=tmp_path, env=_planted_bug(tmp_path))
-    assert bug.code == 1 and "Traceback (most recent call last)" in bug.stderr
-    created = run_cli("init", "--repo", str(tmp_path / "fresh"), cwd=tmp_path)
-    assert created.code == 0 and (tmp_path / "fresh/config.yaml").is_file(), created.stderr
-
-
-def test_run_keeps_its_own_repeatable_repo(tmp_path: Path) -> None:
-    result = run_cli("run", "--help", cwd=tmp_path)
-    assert result.code == 0 and result.stdout.count("--repo") == 2  # the option, its help
-    assert "repeat it" in result.stdout
-
-
-def test_a_config_file_named_with_the_option_must_exist(repo: DiaryRepo, tmp_path: Path) -> None:
-    repo.entry("2026-11-28", "text\n")
-    for args in (["--config", "missing.yaml", "preview", "--date", "2026-11-28"],
-                 ["preview", "--date", "2026-11-28", "--config", "missing.yaml"],
-                 ["auth", "--status", "--config", "missing.yaml"],
-                 ["status", "--config", "missing.yaml"]):
-        result = repo.run(*args)
-        assert result.code == 2, (args, result.stderr)
-        assert "missing.yaml" in result.stderr and "Traceback" not in result.stderr
-    # The default config.yaml missing still means the defaults.
-    assert not (repo.root / "config.yaml").exists()
-    assert repo.run("preview", "--date", "2026-11-28").code == 0
-
-
 def test_init_inside_a_diary_works_on_the_enclosing_repository(repo: DiaryRepo) -> None:
     assert repo.run("init").code == 0
     before = sorted(str(p.relative_to(repo.root)) for p in repo.root.rglob("*")
