@@ -18,6 +18,8 @@ from .errors import AgentDiaryError, ExitCode
 _state = {"debug": False}
 
 REPO_OPTION_HELP = "The diary repository (default: the repository of the current directory)."
+DATE_HELP = ("today, tomorrow, yesterday (in the configured time zone), latest (the newest "
+             "entry) or YYYY-MM-DD.")
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -100,23 +102,23 @@ def init(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--date", "date_spec", default="today", show_default=True,
-              help="today, yesterday or YYYY-MM-DD (in the configured time zone).")
+              help="today, tomorrow, yesterday (in the configured time zone) or YYYY-MM-DD.")
 @click.option("--title", help="The entry's title.")
 @click.pass_context
 def new(ctx: click.Context, date_spec: str, title: str | None) -> None:
     """Create the day's entry from a skeleton (status: draft); never overwrite."""
-    from .diary import new_entry, resolve_date
+    from .diary import NEW_DATE_WORDS, new_entry, resolve_date
 
     diary = _diary(ctx)
     config = diary.config()
-    path = new_entry(diary, resolve_date(date_spec, config.timezone, diary=diary), title)
+    date = resolve_date(date_spec, config.timezone, diary=diary, words=NEW_DATE_WORDS)
+    path = new_entry(diary, date, title)
     click.echo(diary.rel(path))
     click.echo("edit it, set 'status: ready', and commit it", err=True)
 
 
 @cli.command()
-@click.option("--date", "date_spec", default="today", show_default=True,
-              help="today, yesterday, latest (the newest entry) or YYYY-MM-DD.")
+@click.option("--date", "date_spec", default="today", show_default=True, help=DATE_HELP)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.pass_context
@@ -139,8 +141,7 @@ def preview(ctx: click.Context, date_spec: str, fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--date", "date_spec", default="today", show_default=True,
-              help="today, yesterday, latest (the newest entry) or YYYY-MM-DD.")
+@click.option("--date", "date_spec", default="today", show_default=True, help=DATE_HELP)
 @click.option("--sandbox", is_flag=True,
               help="Post to a local X API emulator instead of X: the whole real path, "
                    "nothing public, the entry untouched.")

@@ -210,24 +210,46 @@ def open_diary(repo: Path | None, config: Path | None) -> Diary:
     return Diary(root=root, config_path=config if config is not None else root / "config.yaml")
 
 
+DATE_WORDS = ("today", "tomorrow", "yesterday", "latest")
+NEW_DATE_WORDS = ("today", "tomorrow", "yesterday")  # `new` writes a day, never "latest"
+_DAY_SHIFT = {"yesterday": -1, "today": 0, "tomorrow": 1}
+
+
 def resolve_date(spec: str, timezone: str, now: dt.datetime | None = None,
-                 diary: Diary | None = None) -> dt.date:
-    """`today`, `yesterday` (in the configured zone), `latest` or `YYYY-MM-DD`."""
+                 diary: Diary | None = None, words: tuple[str, ...] = DATE_WORDS) -> dt.date:
+    """One of `words` (`today`, `tomorrow`, `yesterday` in the configured zone, `latest`:
+    the newest entry) or `YYYY-MM-DD`; `words` is what the asking command takes."""
     from zoneinfo import ZoneInfo
 
-    if spec in ("today", "yesterday"):
+    if spec in words and spec in _DAY_SHIFT:
         moment = now if now is not None else dt.datetime.now(dt.UTC)
         today = moment.astimezone(ZoneInfo(timezone)).date()
-        return today if spec == "today" else today - dt.timedelta(days=1)
-    if spec == "latest":
+        return today + dt.timedelta(days=_DAY_SHIFT[spec])
+    if spec in words and spec == "latest":
         if diary is None:
             raise InputError("--date latest needs a diary")
         return diary.latest_date()
     try:
         return dt.date.fromisoformat(spec)
     except ValueError:
-        raise InputError(f"--date {spec!r}: expected today, yesterday, latest or a date "
-                         "YYYY-MM-DD, e.g. 2026-11-28") from None
+        raise InputError(_date_error(spec, words)) from None
+
+
+def _date_error(spec: str, words: tuple[str, ...]) -> str:
+    """What is wrong with a --date, what this command takes, and the likeliest fix."""
+    import difflib
+
+    days = ", ".join(word for word in words if word in _DAY_SHIFT)
+    *first, last = [f"{days} (in the configured time zone)"] * bool(days) \
+        + ["latest (the newest entry)"] * ("latest" in words) \
+        + ["a date YYYY-MM-DD, e.g. 2026-11-28"]
+    takes = f"--date takes {', '.join(first)} or {last}"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", spec):
+        return f"--date {spec}: not a date in the calendar; here {takes}"
+    close = difflib.get_close_matches(spec.lower(), words, n=1)
+    if close:
+        return f"--date {spec!r}: did you mean '{close[0]}'? Here {takes}"
+    return f"--date {spec!r}: here {takes}"
 
 
 # --- init and new ------------------------------------------------------------------------

@@ -310,3 +310,42 @@ def test_init_in_a_subfolder_of_a_plain_repository_lays_out_its_top(repo: DiaryR
     assert result.code == 0, result.stderr
     assert (repo.root / "config.yaml").is_file() and not (repo.root / "docs/.git").exists()
     assert not (repo.root / "docs/config.yaml").exists()
+
+
+def test_new_takes_tomorrow_in_the_configured_zone(repo: DiaryRepo) -> None:
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        repo.write("config.yaml", f"timezone: {zone}\n")
+        tomorrow = dt.datetime.now(ZoneInfo(zone)).date() + dt.timedelta(days=1)
+        result = repo.run("new", "--date", "tomorrow")
+        assert result.code == 0, result.stderr
+        assert result.stdout.strip() == f"diary/{tomorrow}.md"
+        (repo.root / f"diary/{tomorrow}.md").write_text(ENTRY, encoding="utf-8")
+        preview = repo.run("preview", "--date", "tomorrow", "--format", "json")
+        assert preview.code == 0, preview.stderr
+        assert json.loads(preview.stdout)["date"] == tomorrow.isoformat()
+        (repo.root / f"diary/{tomorrow}.md").unlink()
+
+
+@pytest.mark.parametrize(("command", "typo", "suggestion", "not_offered"), [
+    ("new", "tomorow", "tomorrow", "latest"),
+    ("new", "latest", None, "latest"),
+    ("preview", "latst", "latest", None),
+    ("publish", "yesterdya", "yesterday", None),
+])
+def test_a_date_typo_lists_what_the_command_takes(repo: DiaryRepo, command: str, typo: str,
+                                                  suggestion: str | None,
+                                                  not_offered: str | None) -> None:
+    result = repo.run(command, "--date", typo)
+    assert result.code == 2, result.stderr
+    message = result.stderr
+    if suggestion:
+        assert f"did you mean '{suggestion}'" in message
+    if not_offered:
+        assert not_offered not in message.replace(f"'{typo}'", "")
+    assert "tomorrow" in message and "YYYY-MM-DD" in message
+
+
+def test_a_date_that_is_not_in_the_calendar_says_so(repo: DiaryRepo) -> None:
+    result = repo.run("preview", "--date", "2026-02-30")
+    assert result.code == 2 and "2026-02-30" in result.stderr
+    assert "not a date in the calendar" in result.stderr
