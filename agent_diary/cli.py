@@ -379,17 +379,32 @@ def doctor(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="0 picks a free port.")
+              help="The port on 127.0.0.1; 0 picks a free one.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A JSON file that keeps the emulator's posts between runs.")
 def emulator(port: int, state_path: Path | None) -> None:
-    """Run a local X API emulator (for demos and tests) until interrupted."""
+    """Run a local X API emulator (for demos and tests) until interrupted.
+
+    It prints to standard output the `export` lines that point agent-diary at it (its URL,
+    the emulator's made-up credentials and its process ID), then lets go of standard
+    output, so that in a shell this starts it in the background and sets them:
+
+    \b
+        eval "$(agent-diary emulator --port 0 &)"
+        agent-diary publish --date latest      # posts to the emulator
+        kill "$AGENT_DIARY_EMULATOR_PID"       # stops it
+
+    What was posted is shown as threads on its timeline page, at its URL's `/`
+    (http://127.0.0.1:8765/ with the default port). Ctrl-C or SIGTERM stops it."""
     import contextlib
+    import os
     import signal
     import threading
 
     from .emulator import Emulator
 
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # before anyone knows the PID
     server = Emulator(state_path=state_path)
     url = server.start(port=port)
     account = server.world.account
@@ -397,14 +412,25 @@ def emulator(port: int, state_path: Path | None) -> None:
                f"export X_CONSUMER_KEY={account.consumer_key}\n"
                f"export X_CONSUMER_SECRET={account.consumer_secret}\n"
                f"export X_ACCESS_TOKEN={account.access_token}\n"
-               f"export X_ACCESS_TOKEN_SECRET={account.access_token_secret}")
+               f"export X_ACCESS_TOKEN_SECRET={account.access_token_secret}\n"
+               f"export AGENT_DIARY_EMULATOR_PID={os.getpid()}")
+    _let_go_of_stdout()
     click.echo(f"emulator for @{account.username} at {url} (timeline: {url}/); "
                "Ctrl-C stops it", err=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     server.stop()
+
+
+def _let_go_of_stdout() -> None:
+    """Point standard output at /dev/null once the exports are out: a shell's `$(…)`
+    reads until every writer has closed the pipe, so keeping it would hang `eval`."""
+    import os
+
+    sys.stdout.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _thread_as_text(thread: Any) -> str:

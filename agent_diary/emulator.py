@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .emulator_state import Account, ApiError, Fault, World
+from .errors import InputError
 from .twittertext import url_spans
 
 _CLOCK_SKEW = 300  # seconds of timestamp difference X tolerates in OAuth 1.0a
@@ -376,7 +377,12 @@ class Emulator:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         handler = type("Handler", (_Handler,), {"world": self.world})
-        self._server = ThreadingHTTPServer((host, port), handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:  # taken (often: another emulator), or a privileged port
+            raise InputError(f"the emulator cannot listen on {host}:{port}: "
+                             f"{exc.strerror or exc}; choose another port with --port, or "
+                             "--port 0 for any free one") from None
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.url

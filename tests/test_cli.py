@@ -349,3 +349,71 @@ def test_a_date_that_is_not_in_the_calendar_says_so(repo: DiaryRepo) -> None:
     result = repo.run("preview", "--date", "2026-02-30")
     assert result.code == 2 and "2026-02-30" in result.stderr
     assert "not a date in the calendar" in result.stderr
+
+
+def test_the_emulator_on_a_taken_port_is_bad_input(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("emulator", "--port", str(port), cwd=tmp_path)
+    assert result.code == 2, result.stderr
+    assert str(port) in result.stderr and "--port 0" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_emulator_help_explains_the_export_lines_and_the_page(tmp_path: Path) -> None:
+    result = run_cli("emulator", "--help", cwd=tmp_path)
+    assert result.code == 0
+    text = " ".join(result.stdout.split())
+    assert "export" in text and "standard output" in text and 'eval "$(agent-diary' in text
+    assert "timeline" in text
+
+
+def test_the_emulator_lets_go_of_standard_output_after_the_exports(tmp_path: Path) -> None:
+    """So `eval "$(agent-diary emulator --port 0 &)"` returns while the emulator runs."""
+    import signal
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    process = subprocess.Popen([sys.executable, "-m", "agent_diary", "emulator", "--port", "0"],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    try:
+        assert process.stdout is not None
+        reader = ThreadPoolExecutor(1)
+        # Returns at end of file: only once the emulator has let go of the pipe.
+        output = reader.submit(process.stdout.read).result(timeout=20)
+        reader.shutdown()
+        assert process.poll() is None
+        assert output.count("export ") == 6  # five variables and the PID
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+def test_eval_of_the_emulator_exports_in_a_shell(tmp_path: Path) -> None:
+    import contextlib
+    import shlex
+    import signal
+    import subprocess
+    import sys
+
+    command = f"{shlex.quote(sys.executable)} -m agent_diary emulator --port 0"
+    script = (f'eval "$({command} 2>/dev/null &)"\n'
+              'echo "$AGENT_DIARY_X_API_URL $X_CONSUMER_KEY"\n'
+              'kill "$AGENT_DIARY_EMULATOR_PID"\n')
+    # Its own session: whatever happens, the emulator in the background goes with it.
+    shell = subprocess.Popen(["bash", "-c", script], cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = shell.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGTERM)
+    assert shell.returncode == 0, stderr
+    url, key = stdout.split()
+    assert url.startswith("http://127.0.0.1:") and key
