@@ -12,12 +12,16 @@ import datetime as dt
 import email.utils
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .auth import Credentials, load_credentials
 from .config import Config
 from .diary import Diary, resolve_date
+from .entry import ALT_TEXT_MAX, Entry, MediaRef
 from .errors import AgentDiaryError, ExitCode, NothingToPost
+
+if TYPE_CHECKING:
+    from .split import Post
 
 MAX_CLOCK_SKEW = 60  # seconds; OAuth 1.0a requests fail past a few minutes
 
@@ -106,7 +110,7 @@ def run_checks(diary: Diary | None, config: Config | None, config_error: str | N
 
     if diary is not None and config is not None:
         checks.append(_git(diary, config))
-        checks.extend(_template(diary, config, now))
+        checks.extend(_entry(diary, config, now))
     return checks
 
 
@@ -171,17 +175,102 @@ def _git(diary: Diary, config: Config) -> Check:
                               f"{'push' if config.git.push else 'keep'} the IDs")
 
 
-def _template(diary: Diary, config: Config, now: dt.datetime) -> list[Check]:
-    from .thread import build_thread
-
+def _entry(diary: Diary, config: Config, now: dt.datetime) -> list[Check]:
+    """Today's entry: "template" (it renders and makes a valid thread), then "media", one
+    line per problem with an image, so a missing file is not filed as a template's fault."""
     today = resolve_date("today", config.timezone, now)
     try:
-        thread = build_thread(diary, config, today)
+        entry = diary.load_entry(today)
     except NothingToPost:
         return [Check("template", "ok", f"no entry for {today}: nothing to render")]
     except AgentDiaryError as exc:
         return [_fail("template", exc.message, exc.exit_code)]
-    checks = [Check("template", "ok", f"{thread.entry.source} renders to "
-                                      f"{len(thread.posts)} post(s)")]
-    checks += [Check("alt text", "warn", warning) for warning in thread.warnings]
-    return checks
+    try:
+        posts: list[Post] | None = _posts(diary, config, entry)
+    except AgentDiaryError as exc:
+        posts, template = None, _fail("template", exc.message, exc.exit_code)
+    media = _media(diary, entry, posts)
+    if posts is not None:
+        template = _template(diary, config, today, len(posts),
+                             any(check.status == "fail" for check in media))
+    return [template, *media]
+
+
+def _posts(diary: Diary, config: Config, entry: Entry) -> list[Post]:
+    from .render import markdown_to_chunks, render_template
+    from .split import split_into_posts
+
+    chunks = markdown_to_chunks(render_template(entry, config, diary.template_source))
+    return split_into_posts(chunks, numbering=config.thread.numbering)
+
+
+def _template(diary: Diary, config: Config, today: dt.date, count: int,
+              media_failed: bool) -> Check:
+    from .thread import build_thread
+
+    source = diary.rel(diary.entry_path(today))
+    if media_failed:  # building the thread would stop at the first of those again
+        return Check("template", "ok", f"{source} renders to {count} post(s); the rest of "
+                                       "the thread is checked once its media are fixed")
+    try:
+        thread = build_thread(diary, config, today)
+    except AgentDiaryError as exc:
+        return _fail("template", exc.message, exc.exit_code)
+    # thread.warnings (alt text) are not repeated: the media check words them with a fix.
+    return Check("template", "ok", f"{thread.entry.source} renders to "
+                                   f"{len(thread.posts)} post(s)")
+
+
+def _media(diary: Diary, entry: Entry, posts: list[Post] | None) -> list[Check]:
+    """Every image of the entry checked on its own, as publishing would check it: found
+    inside the repository, an image X takes, alt text, and at most what X allows per post.
+    Without `posts` (the template failed) only the front matter's images are known."""
+    from .media import MediaFile, check_post, inspect
+    from .thread import read_media
+
+    per_post: dict[int, list[MediaRef]] = {}
+    problems: list[Check] = []
+    for ref in entry.media:
+        number = ref.post or 1
+        if posts is not None and number > len(posts):
+            problems.append(_fail("media", f"{entry.source}: media {ref.path!r} asks for "
+                                           f"post {number}, but the thread has {len(posts)} "
+                                           "post(s); change its 'post:' or leave it out",
+                                  ExitCode.BAD_INPUT))
+        else:
+            per_post.setdefault(number, []).append(ref)
+    for number, post in enumerate(posts or [], 1):
+        per_post.setdefault(number, []).extend(post.media)
+    count = 0
+    for number, refs in sorted(per_post.items()):
+        files: list[MediaFile] = []
+        for ref in refs:
+            count += 1
+            label = f"{entry.source}: media {ref.path!r}"
+            try:
+                _, data = read_media(diary, entry.source, ref.path, entry.source)
+                files.append(inspect(data, label))
+            except AgentDiaryError as exc:
+                problems.append(_fail("media", exc.message, exc.exit_code))
+            problems.extend(_alt_text(label, ref))
+        if posts is not None:
+            try:
+                check_post(files, entry.source, number)
+            except AgentDiaryError as exc:
+                problems.append(_fail("media", exc.message, exc.exit_code))
+    if problems:
+        return problems
+    return [Check("media", "ok", f"{count} image(s) ready" if count else
+                  f"no images in {entry.source}")]
+
+
+def _alt_text(label: str, ref: MediaRef) -> list[Check]:
+    if not ref.alt:
+        return [Check("media", "warn", f"{label} has no alt text; people using screen "
+                                       "readers will miss it: write it as ![alt text](path), "
+                                       "or as 'alt:' beside its path in the front matter")]
+    if len(ref.alt) > ALT_TEXT_MAX:
+        return [_fail("media", f"{label}: its alt text has {len(ref.alt)} characters; X "
+                               f"allows at most {ALT_TEXT_MAX}: shorten it",
+                      ExitCode.BAD_INPUT)]
+    return []

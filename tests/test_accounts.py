@@ -281,7 +281,8 @@ def _line(result: Result, name: str) -> str:
 def test_doctor_all_well(healthy: DiaryRepo, emulator: EmulatorHandle) -> None:
     result = doctor(healthy, emulator)
     assert result.code == 0, result.stdout
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["OK"] * 6
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["OK"] * 7
+    assert "no images" in _line(result, "media")
     assert "posting as @agentdiary" in _line(result, "account")
     no_secrets(emulator, result)
 
@@ -367,10 +368,45 @@ def test_doctor_checks_todays_template_and_config(healthy: DiaryRepo,
     healthy.write(f"diary/{today}.md", "Text ![](media/a.png)\n")
     healthy.write("diary/media/a.png", b"\x89PNG\r\n\x1a\n")
     warned = doctor(healthy, emulator)
-    assert warned.code == 0 and _line(warned, "alt text").startswith("WARN")
+    assert warned.code == 0 and _line(warned, "media").startswith("WARN")
+    assert "no alt text" in _line(warned, "media")
     healthy.write("config.yaml", "thread:\n  numbring: true\n")
     bad = doctor(healthy, emulator)
     assert bad.code == 2 and "numbring" in _line(bad, "config")
+
+
+def test_doctor_files_media_problems_under_media_one_line_each(healthy: DiaryRepo,
+                                                               emulator: EmulatorHandle) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    healthy.write(f"diary/{today}.md",
+                  "---\nmedia:\n  - path: media/gone.png\n    alt: Gone\n---\n"
+                  "A chart ![](media/chart.png) and notes ![the notes](media/notes.txt).\n")
+    healthy.write("diary/media/chart.png", b"\x89PNG\r\n\x1a\n")
+    healthy.write("diary/media/notes.txt", b"plain words, no image")
+    result = doctor(healthy, emulator)
+    assert result.code == 2, result.stdout
+    assert _line(result, "template").startswith("OK")
+    assert "renders to 1 post" in _line(result, "template")
+    media = [line for line in result.stdout.splitlines() if " media: " in line]
+    assert len(media) == 3, media
+    chart, gone, notes = sorted(media, key=lambda line: line.split("'")[1])
+    assert chart.startswith("WARN") and "no alt text" in chart and "![" in chart
+    assert notes.startswith("FAIL") and "is not a JPEG, PNG, WEBP or GIF" in notes
+    assert gone.startswith("FAIL") and "not found" in gone and "relative to" in gone
+
+
+def test_doctor_counts_the_images_of_each_post(healthy: DiaryRepo,
+                                               emulator: EmulatorHandle) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    images = " ".join(f"![image {i}](media/{i}.png)" for i in range(5))
+    healthy.write(f"diary/{today}.md", f"Five images: {images}\n")
+    for i in range(5):
+        healthy.write(f"diary/media/{i}.png", b"\x89PNG\r\n\x1a\n")
+    result = doctor(healthy, emulator)
+    assert result.code == 2
+    assert _line(result, "template").startswith("OK")
+    assert _line(result, "media").startswith("FAIL")
+    assert "post 1 carries 5 images" in _line(result, "media")
 
 
 def test_doctor_with_an_api_url_without_scheme(healthy: DiaryRepo,
