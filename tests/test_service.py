@@ -39,10 +39,11 @@ class Service:
     """`agent-diary run` in a subprocess; its log (stderr) is read as it comes, so a test
     can wait for a definite line instead of sleeping."""
 
-    def __init__(self, repo: DiaryRepo, emulator: EmulatorHandle, *args: str) -> None:
+    def __init__(self, repo: DiaryRepo, emulator: EmulatorHandle, *args: str,
+                 **env: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agent_diary", "run", *args], cwd=repo.root,
-            env={**os.environ, **emulator.env()}, stdout=subprocess.DEVNULL,
+            env={**os.environ, **emulator.env(**env)}, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -301,6 +302,19 @@ def test_a_billing_error_keeps_the_service_running(service_repo: DiaryRepo,
     assert err.count("credit balance is empty") == 1  # once a day, not once a poll
     for secret in emulator.secrets():
         assert secret not in err
+
+
+def test_a_401_in_the_service_names_the_credential_trap(service_repo: DiaryRepo,
+                                                       emulator: EmulatorHandle) -> None:
+    import base64
+
+    client_id = base64.b64encode(b"V2hhdGV2ZXI6MTpjaQ:1:ci").decode().rstrip("=")
+    configure(service_repo, "00:00")
+    service_repo.commit()
+    service = Service(service_repo, emulator, X_CONSUMER_KEY=client_id)
+    service.wait_for_log("X_CONSUMER_KEY is an OAuth 2.0 Client ID, not the app's API Key")
+    code, err = service.stop()
+    assert code == 0 and "401" in err and client_id not in err, err
 
 
 def test_catch_up_days_and_max_posts_per_day(service_repo: DiaryRepo,
