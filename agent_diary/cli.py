@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from .errors import AgentDiaryError, ExitCode
+from .wording import plural
 
 _state = {"debug": False}
 
@@ -186,17 +187,32 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
         result = run(diary, config, date,
                      lambda: XClient(load_credentials(config.x.profile), config.x.api_url,
                                      **options), **common)
-    count = f"{len(result.ids)} post{'s' * (len(result.ids) != 1)}"
-    where = " in the sandbox (not on X)" if sandbox else ""
+    count = plural(len(result.ids), "post")
+    if sandbox:
+        where, link = " in the sandbox (not on X)", page.as_uri()
+    elif _is_x(config.x.api_url):
+        where, link = "", result.url
+    else:  # the emulator or a test double: an x.com link would point at nothing real
+        base = config.x.api_url.rstrip("/")
+        where, link = f" to the X API at {base} (not X)", f"{base}/ (first post {result.ids[0]})"
     if result.already:
-        click.echo(f"{date}: already posted{where}: {count}, {result.url}")
+        click.echo(f"{date}: already posted{where}: {count}, {link}")
+    elif sandbox:
+        click.echo(f"{date}: posted{where} {count}: {link}")
     else:
-        click.echo(f"{date}: posted{where} {count}: {result.url}")
+        click.echo(f"{date}: posted {count}{where}: {link}")
     if result.commit:
         click.echo(f"recorded in commit {result.commit[:12]}", err=True)
     if sandbox:
         click.echo(f"look at it: {page.as_uri()}\nor browse it live: agent-diary emulator "
                    f"--state {folder / 'emulator.json'}", err=True)
+
+
+def _is_x(api_url: str) -> bool:
+    """Whether posts sent to this base URL are on X (x.com links show them)."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(api_url).hostname or "") in ("api.x.com", "api.twitter.com")
 
 
 @cli.command()
@@ -263,7 +279,8 @@ def _client_factory(stack: Any, sandbox: bool, redact: Any,
 
 
 @cli.command()
-@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True,
+              help="How many days to show: today and the days before it.")
 @click.pass_context
 def status(ctx: click.Context, days: int) -> None:
     """For recent dates: missing, draft, uncommitted, posting, not-scheduled, pending,
@@ -437,7 +454,7 @@ def _thread_as_text(thread: Any) -> str:
     from .twittertext import MAX_WEIGHTED_LENGTH
 
     count = len(thread.posts)
-    lines = [f"{thread.date} · {thread.entry.source} · {count} post{'s' * (count != 1)} · "
+    lines = [f"{thread.date} · {thread.entry.source} · {plural(count, 'post')} · "
              f"estimated cost ${thread.estimated_cost_usd:.3f}", ""]
     for number, post in enumerate(thread.posts, 1):
         url_note = " · has a URL" if post.has_url else ""

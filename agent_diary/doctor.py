@@ -19,6 +19,7 @@ from .config import Config
 from .diary import Diary, resolve_date
 from .entry import ALT_TEXT_MAX, Entry, MediaRef
 from .errors import AgentDiaryError, ExitCode, NothingToPost
+from .wording import plural
 
 if TYPE_CHECKING:
     from .split import Post
@@ -210,7 +211,7 @@ def _template(diary: Diary, config: Config, today: dt.date, count: int,
 
     source = diary.rel(diary.entry_path(today))
     if media_failed:  # building the thread would stop at the first of those again
-        return Check("template", "ok", f"{source} renders to {count} post(s); the rest of "
+        return Check("template", "ok", f"{source} renders to {plural(count, 'post')}; the rest of "
                                        "the thread is checked once its media are fixed")
     try:
         thread = build_thread(diary, config, today)
@@ -218,7 +219,7 @@ def _template(diary: Diary, config: Config, today: dt.date, count: int,
         return _fail("template", exc.message, exc.exit_code)
     # thread.warnings (alt text) are not repeated: the media check words them with a fix.
     return Check("template", "ok", f"{thread.entry.source} renders to "
-                                   f"{len(thread.posts)} post(s)")
+                                   f"{plural(len(thread.posts), 'post')}")
 
 
 def _media(diary: Diary, entry: Entry, posts: list[Post] | None) -> list[Check]:
@@ -234,8 +235,9 @@ def _media(diary: Diary, entry: Entry, posts: list[Post] | None) -> list[Check]:
         number = ref.post or 1
         if posts is not None and number > len(posts):
             problems.append(_fail("media", f"{entry.source}: media {ref.path!r} asks for "
-                                           f"post {number}, but the thread has {len(posts)} "
-                                           "post(s); change its 'post:' or leave it out",
+                                           f"post {number}, but the thread has "
+                                           f"{plural(len(posts), 'post')}; change its "
+                                           "'post:' or leave it out",
                                   ExitCode.BAD_INPUT))
         else:
             per_post.setdefault(number, []).append(ref)

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from .emulator_state import Account, ApiError, Fault, World
 from .errors import InputError
 from .twittertext import url_spans
+from .wording import plural
 
 _CLOCK_SKEW = 300  # seconds of timestamp difference X tolerates in OAuth 1.0a
 
@@ -339,10 +340,6 @@ def _post(post: dict[str, Any], account: Account, media: dict[str, dict[str, Any
             f'<p class="text">{_linked(post["text"])}</p>{gallery}</div></article>')
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def timeline_page(world: World) -> str:
     """Every thread the account posted, newest first, as X would show them."""
     posts = [p for p in world.snapshot()["posts"] if not p.get("deleted")]
@@ -363,7 +360,7 @@ def timeline_page(world: World) -> str:
             f"emulator</title><style>{_PAGE_CSS}</style></head><body><main>"
             f'<header class="profile">{_avatar(account)}<div><h1>{name}</h1><div>@{handle}'
             "</div></div></header>"
-            f'<p class="note">{_count(len(posts), "post")} in {_count(len(threads), "thread")}'
+            f'<p class="note">{plural(len(posts), "post")} in {plural(len(threads), "thread")}'
             " — not real: posted to the agent-diary emulator.</p>"
             + (blocks or '<p class="note">Nothing posted yet.</p>') + "</main></body></html>")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from .config import Config
 from .errors import AccountError
 from .journal import append_json_line, read_json_lines
+from .wording import plural
 
 LEDGER = "ledger.jsonl"
 
@@ -31,7 +32,7 @@ def check(config: Config, state_dir: Path, source: str, posts: int, cost: float,
     """Refuse (exit 4, with the figures) a thread the budget does not allow."""
     budget = config.budget
     if budget.max_posts_per_thread is not None and posts > budget.max_posts_per_thread:
-        raise AccountError(f"{source}: the thread has {posts} posts, more than "
+        raise AccountError(f"{source}: the thread has {plural(posts, 'post')}, more than "
                            f"budget.max_posts_per_thread ({budget.max_posts_per_thread}); "
                            "shorten the entry or raise the limit in config.yaml")
     if budget.monthly_usd is None:

@@ -15,6 +15,7 @@ from .errors import AgentDiaryError, InputError
 from .journal import Journal, JournalState
 from .reconcile import signature
 from .thread import Thread, build_thread
+from .wording import plural
 
 
 def post_url(username: str, post_id: str) -> str:
@@ -112,8 +113,8 @@ def record(diary: Diary, config: Config, rel: str, state: JournalState, date: dt
     if config.git.commit:
         if gitstore.file_state(diary.root, rel) != "clean":
             commit = gitstore.commit_file(
-                diary.root, rel, f"diary: posted {date} as a thread of {len(ids)} post"
-                f"{'s' * (len(ids) != 1)}\n\nagent-diary recorded tweet_ids and posted_at.",
+                diary.root, rel, f"diary: posted {date} as a thread of "
+                f"{plural(len(ids), 'post')}\n\nagent-diary recorded tweet_ids and posted_at.",
                 config.git.author)
         if config.git.push:
             gitstore.push(diary.root)

@@ -37,6 +37,7 @@ from .entry import Entry
 from .errors import AccountError, AgentDiaryError, NothingToPost, TemporaryError, joined
 from .journal import Journal
 from .publisher import journal_path, publish
+from .wording import plural
 from .xapi import XClient
 
 STATE_FILE = "service.json"
@@ -338,8 +339,8 @@ class DiaryService:
             self._posted = {today: self._posted.get(today, 0) + 1}
             where = " in the sandbox" if self.sandbox else ""
             page = f"; {self._timeline()}" if self.write_timeline is not None else ""
-            self.log.info("%s: posted%s %d posts: %s%s", date, where, len(result.ids),
-                          result.url, page)
+            self.log.info("%s: posted%s %s: %s%s", date, where,
+                          plural(len(result.ids), "post"), result.url, page)
 
     def _timeline(self) -> str:
         """Sandbox: rewrite the timeline page, and say where it is."""

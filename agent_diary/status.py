@@ -12,6 +12,7 @@ from .diary import Diary
 from .errors import AgentDiaryError, NothingToPost, joined
 from .journal import Journal, JournalState
 from .publisher import journal_path, post_url
+from .wording import plural
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
         note = "" if journal.recorded is not None else \
             " (IDs not yet in the front matter: rerun publish)"
         return DayStatus(date, "posted",
-                         f"{len(ids)} posts, {post_url(username, ids[0])}{note}")
+                         f"{plural(len(ids), 'post')}, {post_url(username, ids[0])}{note}")
     if journal.sent and journal.posts:
         done = f"{len(journal.sent)} of {len(journal.posts)} posted"
         if journal.stopped:
@@ -126,7 +127,7 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
         return DayStatus(date, "invalid", exc.message)
     if entry.posted:
         first = entry.tweet_ids[0] if entry.tweet_ids else ""
-        return DayStatus(date, "posted", f"{len(entry.tweet_ids)} posts, "
+        return DayStatus(date, "posted", f"{plural(len(entry.tweet_ids), 'post')}, "
                                          f"{post_url(username, first)}")
     if entry.status == "draft":
         return DayStatus(date, "draft", rel)

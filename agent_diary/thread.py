@@ -19,6 +19,7 @@ from .repeats import find_repeats
 from .split import Post, split_into_posts
 from .twittertext import MAX_WEIGHTED_LENGTH, has_url, weighted_length
 from .twittertext import is_valid as is_valid_post
+from .wording import plural
 
 
 class PostMedia(NamedTuple):
@@ -96,7 +97,7 @@ def _attach_front_matter_media(posts: list[Post], media: tuple[MediaRef, ...],
         number = ref.post or 1
         if number > len(posts):
             raise InputError(f"{source}: media {ref.path!r} asks for post {number}, but the "
-                             f"thread has {len(posts)} post(s)")
+                             f"thread has {plural(len(posts), 'post')}")
         extra[number - 1].append(ref)
     return [Post(post.text, tuple(extra[i]) + post.media) for i, post in enumerate(posts)]
 

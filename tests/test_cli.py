@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,7 @@ def test_new_creates_a_draft_and_refuses_to_overwrite(repo: DiaryRepo) -> None:
 def test_preview_text_shows_each_post_with_its_length_and_cost(repo: DiaryRepo) -> None:
     body = "\n\n".join(f"Paragraph {i} " + "with some words " * 14 for i in range(3))
     repo.entry("2026-11-28", body + "\n\nA link: https://docs.x.com/x-api\n", title="Long day")
+    repo.commit()  # an untracked entry is warned about (issue 10): not this test's subject
     result = repo.run("preview", "--date", "2026-11-28")
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -417,3 +419,57 @@ def test_eval_of_the_emulator_exports_in_a_shell(tmp_path: Path) -> None:
     assert shell.returncode == 0, stderr
     url, key = stdout.split()
     assert url.startswith("http://127.0.0.1:") and key
+
+
+TODAY = dt.datetime.now(dt.UTC).date().isoformat()  # the default time zone's today
+
+
+@pytest.fixture
+def one_post(repo: DiaryRepo) -> DiaryRepo:
+    """Today's entry of one post, committed (today: so that status and doctor show it)."""
+    from .helpers import thread_entry
+
+    repo.write(f"diary/{TODAY}.md", thread_entry(1, title="One"))
+    repo.commit()
+    return repo
+
+
+def test_publish_to_another_api_says_where_and_counts_one_post(one_post: DiaryRepo,
+                                                              emulator) -> None:
+    result = one_post.run("publish", env=emulator.env())
+    assert result.code == 0, result.stderr
+    assert f"posted 1 post to the X API at {emulator.url} (not X)" in result.stdout
+    assert "x.com" not in result.stdout
+    again = one_post.run("publish", env=emulator.env())
+    assert again.code == 0, again.stderr
+    assert f"already posted to the X API at {emulator.url} (not X): 1 post" in again.stdout
+    assert "x.com" not in again.stdout
+    status = one_post.run("status", "--days", "1")
+    assert re.search(rf"^{TODAY} +posted +1 post, ", status.stdout, re.M), status.stdout
+
+
+def test_the_sandbox_shows_its_page_not_an_x_link(one_post: DiaryRepo) -> None:
+    result = one_post.run("publish", "--sandbox")
+    assert result.code == 0, result.stderr
+    assert "posted in the sandbox (not on X) 1 post: file://" in result.stdout
+    assert "x.com" not in result.stdout
+
+
+def test_status_days_has_help(tmp_path: Path) -> None:
+    result = run_cli("status", "--help", cwd=tmp_path)
+    line = next(line for line in result.stdout.splitlines() if "--days" in line)
+    assert "days" in line.replace("--days", "").lower()
+
+
+def test_one_post_is_one_post_everywhere(one_post: DiaryRepo, emulator) -> None:
+    preview = one_post.run("preview")
+    assert " · 1 post · " in preview.stdout, preview.stdout
+    doctor = one_post.run("doctor", env=emulator.env())
+    assert "renders to 1 post" in doctor.stdout and "post(s)" not in doctor.stdout, doctor.stdout
+
+
+@pytest.mark.parametrize(("count", "expected"), [(0, "0 posts"), (1, "1 post"), (2, "2 posts")])
+def test_plural(count: int, expected: str) -> None:
+    from agent_diary.wording import plural
+
+    assert plural(count, "post") == expected

@@ -72,7 +72,9 @@ def test_posts_once_records_ids_and_commits_only_the_entry(ready: DiaryRepo,
     result = publish(ready, emulator)
     assert result.code == 0, result.stderr
     ids = assert_posted_once(ready, emulator)
-    assert f"posted {N} posts: https://x.com/agentdiary/status/{ids[0]}" in result.stdout
+    # The emulator is not X: the output says where the posts went, not an x.com link.
+    assert f"posted {N} posts to the X API at {emulator.url} (not X): {emulator.url}/ " \
+        f"(first post {ids[0]})" in result.stdout
     # Exactly n creates, one users/me and one read of the account's posts (with no
     # journal, the thread may be on X already: issue 9, "lost journal"); no retries.
     assert emulator.count("POST /2/tweets") == N and emulator.count("GET /2/users/me") == 1
