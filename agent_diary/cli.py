@@ -163,6 +163,7 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
     from .diary import resolve_date
     from .journal import failpoint_from
     from .publisher import publish as run
+    from .record import is_x
     from .xapi import XClient, client_options_from
 
     diary = _diary(ctx)
@@ -190,11 +191,10 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
     count = plural(len(result.ids), "post")
     if sandbox:
         where, link = " in the sandbox (not on X)", page.as_uri()
-    elif _is_x(config.x.api_url):
+    elif is_x(result.api_url):
         where, link = "", result.url
     else:  # the emulator or a test double: an x.com link would point at nothing real
-        base = config.x.api_url.rstrip("/")
-        where, link = f" to the X API at {base} (not X)", f"{base}/ (first post {result.ids[0]})"
+        where, link = f" to the X API at {result.api_url} (not X)", result.url
     if result.already:
         click.echo(f"{date}: already posted{where}: {count}, {link}")
     elif sandbox:
@@ -207,12 +207,6 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
         click.echo(f"look at it: {page.as_uri()}\nor browse it live: agent-diary emulator "
                    f"--state {folder / 'emulator.json'}", err=True)
 
-
-def _is_x(api_url: str) -> bool:
-    """Whether posts sent to this base URL are on X (x.com links show them)."""
-    from urllib.parse import urlsplit
-
-    return (urlsplit(api_url).hostname or "") in ("api.x.com", "api.twitter.com")
 
 
 @cli.command()

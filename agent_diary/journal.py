@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config import DEFAULT_API_URL
 from .errors import TemporaryError
 
 
@@ -87,7 +88,8 @@ def _fold(records: list[dict[str, Any]]) -> JournalState:
     for record in filter(_well_formed, records):
         event = record.get("event")
         if event == "account":
-            state.account = {"id": record["id"], "username": record.get("username", "")}
+            state.account = {"id": record["id"], "username": record.get("username", ""),
+                             "api": record.get("api") or DEFAULT_API_URL}
         elif event == "start":
             state.posts, state.start = list(record["posts"]), record
             # A restart (the entry changed before these posts were sent): uploads and

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import gitstore, ledger
-from .config import Config, is_loopback_url
+from .config import DEFAULT_API_URL, Config, is_loopback_url
 from .diary import Diary
 from .entry import with_tweet_ids
 from .errors import AgentDiaryError, InputError, NothingToPost, TemporaryError, joined
@@ -49,10 +49,11 @@ class PublishResult:
     already: bool
     sandbox: bool
     commit: str | None = None
+    api_url: str = DEFAULT_API_URL  # where the posts went
 
     @property
     def url(self) -> str:
-        return post_url(self.username, self.ids[0])
+        return post_url(self.username, self.ids[0], self.api_url)
 
 
 def journal_path(state_dir: Path, date: dt.date) -> Path:
@@ -110,12 +111,14 @@ class _Run:
         state = self.journal.state
         if state.account is None:
             me = self.client.me()
-            self.journal.append("account", id=me.id, username=me.username)
-            return {"id": me.id, "username": me.username}
+            self.journal.append("account", id=me.id, username=me.username,
+                                api=self.client.base_url)
+            return self.journal.state.account or {}
         return state.account
 
     def url(self, post_id: str) -> str:
-        return post_url(self.account().get("username", ""), post_id)
+        account = self.account()
+        return post_url(account.get("username", ""), post_id, account["api"])
 
     # --- looking for posts on the account ----------------------------------------------
 
@@ -412,8 +415,9 @@ def publish(diary: Diary, config: Config, date: dt.date, client: Callable[[], XC
 
     def result(state: JournalState, already: bool, commit: str | None = None) -> PublishResult:
         assert state.complete is not None
-        return PublishResult(date, tuple(state.complete["ids"]),
-                             (state.account or {}).get("username", ""), already, sandbox, commit)
+        account = state.account or {}
+        return PublishResult(date, tuple(state.complete["ids"]), account.get("username", ""),
+                             already, sandbox, commit, account.get("api", DEFAULT_API_URL))
 
     with repo_lock(diary.state_dir, lock_timeout, progress):
         if config.git.pull and not sandbox:

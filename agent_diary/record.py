@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from . import gitstore
-from .config import Config
+from .config import DEFAULT_API_URL, Config
 from .diary import Diary
 from .entry import with_tweet_ids
 from .errors import AgentDiaryError, InputError
@@ -17,13 +17,27 @@ from .reconcile import signature
 from .thread import Thread, build_thread
 from .wording import plural
 
+X_API_HOSTS = ("api.x.com", "api.twitter.com")
 
-def post_url(username: str, post_id: str) -> str:
-    return f"https://x.com/{username or 'i'}/status/{post_id}"
+
+def is_x(api_url: str) -> bool:
+    """Whether posts sent to this base URL are on X (an x.com link shows them)."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(api_url).hostname or "") in X_API_HOSTS
+
+
+def post_url(username: str, post_id: str, api_url: str = DEFAULT_API_URL) -> str:
+    """Where a person sees the post: on x.com, or on the timeline page of the emulator
+    (or other API) it went to — an x.com link would point at nothing real."""
+    if is_x(api_url):
+        return f"https://x.com/{username or 'i'}/status/{post_id}"
+    return f"{api_url.rstrip('/')}/#post-{post_id}"
 
 
 def state_url(state: JournalState, post_id: str) -> str:
-    return post_url((state.account or {}).get("username", ""), post_id)
+    account = state.account or {}
+    return post_url(account.get("username", ""), post_id, account.get("api", DEFAULT_API_URL))
 
 
 def thread_signature(thread: Thread) -> list[list[Any]]:

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,7 @@ class DiaryService:
         self.should_stop, self.schedule_at, self.now = should_stop, schedule_at, now
         self._one_offs: dict[str, dt.datetime] = {}
         self._busy = threading.Lock()
+        self._last_interval: float | None = None  # when the poll job last ran (monotonic)
         self._said: dict[str, dt.date] = {}
         self._entries: dict[Path, tuple[tuple[int, int], Entry]] = {}
         self._posted = self._read_posted()
@@ -213,10 +215,20 @@ class DiaryService:
             self._entries[path] = cached
         return cached[1]
 
-    def poll(self) -> None:
-        """Post what is due. Never raises: the service keeps running."""
+    def poll(self, interval: bool = False) -> None:
+        """Post what is due. Never raises: the service keeps running. `interval`: run by
+        the poll job, which is skipped while `schedule.poll` has not passed since the last
+        one — a poll that just took up a longer `schedule.poll` must not be followed by
+        one at the old pace while the main thread is still rescheduling the job."""
         if not self._busy.acquire(blocking=False):
             return  # the previous run of a job is still posting
+        if interval:
+            started = time.monotonic()
+            if self._last_interval is not None and \
+                    started - self._last_interval < self.config.schedule.poll_seconds - 0.5:
+                self._busy.release()
+                return
+            self._last_interval = started
         try:
             self._poll()
         except Exception as exc:
@@ -458,7 +470,8 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
             scheduler.add_job(service.poll, daily_trigger(config), id=f"{prefix}daily")
             scheduler.add_job(service.poll,
                               IntervalTrigger(seconds=config.schedule.poll_seconds),
-                              id=f"{prefix}poll", next_run_time=dt.datetime.now(dt.UTC))
+                              id=f"{prefix}poll", next_run_time=dt.datetime.now(dt.UTC),
+                              kwargs={"interval": True})
         if not received:
             scheduler.start()
         while not received and not stop.is_set():

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import gitstore
+from .config import DEFAULT_API_URL
 from .diary import Diary
 from .errors import AgentDiaryError, NothingToPost, joined
 from .journal import Journal, JournalState
-from .publisher import journal_path, post_url
+from .publisher import journal_path
+from .record import post_url
 from .wording import plural
 
 
@@ -107,6 +109,7 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
     where = journal_path(diary.state_dir, date)
     journal = Journal(where).state
     username = (journal.account or {}).get("username", "")
+    api = (journal.account or {}).get("api", DEFAULT_API_URL)
     posting = _posting_now(where, journal, holder)
     if posting is not None:
         return DayStatus(date, "posting", posting)
@@ -115,7 +118,7 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
         note = "" if journal.recorded is not None else \
             " (IDs not yet in the front matter: rerun publish)"
         return DayStatus(date, "posted",
-                         f"{plural(len(ids), 'post')}, {post_url(username, ids[0])}{note}")
+                         f"{plural(len(ids), 'post')}, {post_url(username, ids[0], api)}{note}")
     if journal.sent and journal.posts:
         done = f"{len(journal.sent)} of {len(journal.posts)} posted"
         if journal.stopped:
@@ -128,7 +131,7 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
     if entry.posted:
         first = entry.tweet_ids[0] if entry.tweet_ids else ""
         return DayStatus(date, "posted", f"{plural(len(entry.tweet_ids), 'post')}, "
-                                         f"{post_url(username, first)}")
+                                         f"{post_url(username, first, api)}")
     if entry.status == "draft":
         return DayStatus(date, "draft", rel)
     if gitstore.file_state(diary.root, rel) != "clean":

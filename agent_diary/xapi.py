@@ -241,6 +241,7 @@ class XClient:
         from requests_oauthlib import OAuth1
 
         self._base = base
+        self.base_url = base  # where the requests go (for links to what was posted)
         self._credentials = credentials  # for the traps a 401 names (never shown)
         self._auth = OAuth1(credentials.consumer_key, credentials.consumer_secret,
                             credentials.access_token, credentials.access_token_secret)

@@ -359,7 +359,7 @@ def test_a_lost_journal_and_an_edited_posted_post_never_fork_the_thread(
     result = publish(ready, emulator)
     assert result.code == 2, result.stderr
     second = _ordered(emulator)[1]["id"]
-    assert f"https://x.com/agentdiary/status/{second}" in result.stderr
+    assert f"{emulator.url}/#post-{second}" in result.stderr
     assert "fork" in result.stderr and len(emulator.posts()) == 2
 
 
@@ -490,3 +490,11 @@ def test_an_entry_on_the_first_day_of_the_calendar_is_previewed(repo: DiaryRepo)
     repo.entry("0001-01-03", "Very early.\n")
     result = repo.run("preview", "--date", "0001-01-03")
     assert result.code == 0, result.stderr
+
+
+def test_a_link_to_a_post_points_where_it_went() -> None:
+    from agent_diary.record import post_url
+
+    assert post_url("me", "12", "https://api.x.com") == "https://x.com/me/status/12"
+    assert post_url("", "12", "https://api.twitter.com/") == "https://x.com/i/status/12"
+    assert post_url("me", "12", "http://127.0.0.1:8765/") == "http://127.0.0.1:8765/#post-12"

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from agent_diary.entry import split_entry
@@ -73,8 +74,10 @@ def test_posts_once_records_ids_and_commits_only_the_entry(ready: DiaryRepo,
     assert result.code == 0, result.stderr
     ids = assert_posted_once(ready, emulator)
     # The emulator is not X: the output says where the posts went, not an x.com link.
-    assert f"posted {N} posts to the X API at {emulator.url} (not X): {emulator.url}/ " \
-        f"(first post {ids[0]})" in result.stdout
+    # The link is the post on the emulator's own timeline page.
+    assert f"posted {N} posts to the X API at {emulator.url} (not X): {emulator.url}/" \
+        f"#post-{ids[0]}" in result.stdout
+    assert 'id="post-' + ids[0] + '"' in requests.get(emulator.url + "/", timeout=10).text
     # Exactly n creates, one users/me and one read of the account's posts (with no
     # journal, the thread may be on X already: issue 9, "lost journal"); no retries.
     assert emulator.count("POST /2/tweets") == N and emulator.count("GET /2/users/me") == 1
@@ -218,7 +221,7 @@ def test_duplicate_of_a_post_outside_the_thread_is_bad_input(ready: DiaryRepo,
     result = publish(ready, emulator)
     assert result.code == 2, result.stderr
     assert "post 1 is identical to a recent post of the account" in result.stderr
-    assert f"https://x.com/agentdiary/status/{elsewhere}" in result.stderr
+    assert f"{emulator.url}/#post-{elsewhere}" in result.stderr
     assert "reword post 1" in result.stderr
     assert len(emulator.posts()) == 2 and "tweet_ids" not in front_matter(ready)
 
@@ -387,7 +390,7 @@ def test_an_edit_to_a_post_already_on_x_is_refused(ready: DiaryRepo,
     assert result.code == 2 and "changed after 1 of 4 posts" in result.stderr
     first = emulator.posts()[0]["id"]
     assert "post 1 is already on X with its old text" in result.stderr
-    assert f"(https://x.com/agentdiary/status/{first})" in result.stderr
+    assert f"({emulator.url}/#post-{first})" in result.stderr
     assert "git checkout" in result.stderr and f"publish --date {DATE} --accept-edit" \
         in result.stderr
     assert len(emulator.posts()) == 1
@@ -440,7 +443,7 @@ def test_status_shows_each_state(repo: DiaryRepo, emulator: EmulatorHandle) -> N
     states = [line.split()[1] for line in lines]
     # Two days old with schedule.catch_up_days 0: the service will never post it.
     assert states == ["missing", "draft", "not-scheduled", "posted", "uncommitted"]
-    assert "https://x.com/agentdiary/status/" in lines[3]
+    assert f"{emulator.url}/#post-" in lines[3]  # the emulator's page, not x.com
 
 
 def test_sandbox_needs_no_account_and_touches_nothing(ready: DiaryRepo) -> None:
