@@ -227,7 +227,13 @@ def run(ctx: click.Context, repos: tuple[Path, ...], log_format: str, sandbox: b
     from .logs import make_logger
     from .service import serve
 
-    diaries = [open_diary(repo, None) for repo in repos] or [_diary(ctx)]
+    if len(repos) > 1 and ctx.obj["config"] is not None:
+        from .errors import InputError
+
+        raise InputError("--config names one settings file, but run serves several diaries "
+                         "(--repo given more than once), each with its own config.yaml; "
+                         "drop --config")
+    diaries = [open_diary(repo, ctx.obj["config"]) for repo in repos] or [_diary(ctx)]
     logger, redact = make_logger(log_format)
     emulators: dict[Path, Any] = {}  # sandbox: each diary's emulator, by its root
     timeline = None

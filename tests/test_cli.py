@@ -473,3 +473,13 @@ def test_plural(count: int, expected: str) -> None:
     from agent_diary.wording import plural
 
     assert plural(count, "post") == expected
+
+
+def test_run_takes_config_for_one_diary_and_refuses_it_for_several(repo: DiaryRepo,
+                                                                   tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    one = repo.run("run", "--repo", str(repo.root), "--config", str(missing))
+    assert one.code == 2 and "nowhere.yaml" in one.stderr  # it is used: and it is missing
+    several = repo.run("run", "--repo", str(repo.root), "--repo", str(repo.root),
+                       "--config", str(missing))
+    assert several.code == 2 and "each with its own config.yaml" in several.stderr
