@@ -119,6 +119,13 @@ def file_state(root: Path, rel: str) -> str:
     return "modified" if repo.git.status("--porcelain", "--", rel).strip() else "clean"
 
 
+def status_code(root: Path, rel: str) -> str:
+    """git's porcelain XY code for `rel`, "" when it is clean: X is the index against
+    HEAD, Y the work tree against the index; "??" untracked, "!!" ignored."""
+    line = _repo(root).git.status("--porcelain", "--ignored", "--", rel)
+    return str(line[:2]) if line else ""
+
+
 def head_commit(root: Path) -> str:
     """HEAD's commit id, or "" in a repository with no commit yet."""
     try:

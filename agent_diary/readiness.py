@@ -53,16 +53,12 @@ def refuse_placeholder(entry: Entry) -> None:
 
 def commit_state(root: Path, rel: str) -> str:
     """"clean", "modified", "staged" (added to the index, not committed) or "untracked"."""
-    state = gitstore.file_state(root, rel)
-    if state == "untracked" and _in_index(root, rel):
-        return "staged"
-    return state
-
-
-def _in_index(root: Path, rel: str) -> bool:
-    # gitstore.file_state calls a staged new file "untracked" (it is not in HEAD); the
-    # index tells the two apart, read through gitstore's one repository object.
-    return bool(gitstore._repo(root).git.ls_files("--cached", "--", rel).strip())
+    code = gitstore.status_code(root, rel)
+    if not code:
+        return "clean"
+    if code in ("??", "!!"):
+        return "untracked"
+    return "staged" if code[0] == "A" else "modified"
 
 
 def _entry_state_warning(rel: str, state: str) -> str | None:

@@ -75,11 +75,7 @@ def _posting_now(path: Path, journal: JournalState, holder: LockHolder | None) -
 
 def _uncommitted(root: Path, rel: str) -> str:
     """Why the entry is not committed as it is, and what commits it."""
-    from .gitstore import _repo
-
-    # Porcelain XY: X is the index against HEAD, Y the work tree against the index.
-    line = _repo(root).git.status("--porcelain", "--ignored", "--", rel)
-    code = line[:2] if line else "??"
+    code = gitstore.status_code(root, rel) or "??"
     if code == "!!":
         return f"{rel} is ignored by git (.gitignore), so it cannot be committed and posted"
     if code == "??":
