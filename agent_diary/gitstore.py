@@ -122,8 +122,14 @@ def file_state(root: Path, rel: str) -> str:
 def status_code(root: Path, rel: str) -> str:
     """git's porcelain XY code for `rel`, "" when it is clean: X is the index against
     HEAD, Y the work tree against the index; "??" untracked, "!!" ignored."""
-    line = _repo(root).git.status("--porcelain", "--ignored", "--", rel)
-    return str(line[:2]) if line else ""
+    # Plain git, not GitPython: preview asks this, and importing GitPython would double
+    # its start-up time.
+    import subprocess
+
+    line = subprocess.run(["git", "status", "--porcelain", "--ignored", "--", rel],
+                          cwd=root, capture_output=True, text=True, check=False,
+                          env={**os.environ, **GIT_ENV}).stdout
+    return line[:2] if line else ""
 
 
 def head_commit(root: Path) -> str:

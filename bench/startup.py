@@ -24,7 +24,9 @@ tags: [bench]
 ---
 A paragraph of diary text with a link https://example.com/{n} and some more words.
 
-""" + "Another paragraph that carries on for a while, sentence after sentence. " * 12 + "\n"
+""" + " ".join(f"Sentence {i} of another paragraph that carries on for a while, one "
+            "after the other." for i in range(12)) + " That was entry {n}.\n"
+# Every post its own text: X refuses repeated posts, and so do preview and publish.
 
 
 def make_diary(root: Path, entries: int) -> None:
