@@ -143,7 +143,7 @@ def _tags_as_text(text: str) -> str:
     listed = ", ".join(word if re.fullmatch(r"[\w-]+", word) else json.dumps(word)
                        for word in words[:10])
     return (f"key 'tags': {as_written(text)} is one piece of text, not a list; write tags "
-            f"as a list, even a single tag: tags: [{listed}]")
+            f"as a list: tags: [{listed}]")
 
 
 def _as_str_list(value: Any) -> list[str] | None:
@@ -243,7 +243,9 @@ def parse_entry(text: str, date: dt.date, source: str) -> Entry:
             time = None
 
     tags = _as_str_list(data.get("tags", []))
-    if isinstance(data.get("tags"), str):  # "a, b" would post as one tag, #ab
+    # "a, b" would post as one tag, #ab; one word alone is one tag (as it always was, so
+    # entries posted with `tags: oauth` stay valid).
+    if isinstance(data.get("tags"), str) and not re.fullmatch(r"[^,\s]+", data["tags"]):
         problems.append(_tags_as_text(data["tags"]))
         tags = []
     elif tags is None:

@@ -221,16 +221,22 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+LOCK_GRACE = 1.0  # seconds a lock is waited for even when no wait was asked
+
+
 @contextlib.contextmanager
 def repo_lock(state_dir: Path, timeout: float,
               progress: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold `state_dir/lock` (flock: released by the kernel even on SIGKILL)."""
+    """Hold `state_dir/lock` (flock: released by the kernel even on SIGKILL). Even with
+    no `timeout`, a lock held for a moment is waited for (LOCK_GRACE): `status` takes it
+    shared for an instant to see whether a publisher runs, and must not make one fail."""
     import fcntl
 
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / "lock"
     with path.open("a+", encoding="utf-8") as handle:
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + max(timeout, LOCK_GRACE)
         told = False
         while True:
             try:
@@ -239,14 +245,15 @@ def repo_lock(state_dir: Path, timeout: float,
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "unknown"
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if now >= deadline:
                     raise TemporaryError(
                         f"another agent-diary publisher (pid {holder}) holds {path}; "
                         "it is posting now, so rerun when it is done") from None
-                if progress is not None and not told:
+                if progress is not None and not told and now - start >= LOCK_GRACE / 2:
                     progress(f"waiting for another publisher (pid {holder}) to finish")
                     told = True
-                time.sleep(0.2)
+                time.sleep(0.05)
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -254,4 +261,7 @@ def repo_lock(state_dir: Path, timeout: float,
         try:
             yield
         finally:
+            handle.seek(0)
+            handle.truncate()  # no stale pid for a message to name
+            handle.flush()
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

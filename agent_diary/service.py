@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,17 +62,27 @@ def next_daily_run(config: Config, now: dt.datetime) -> dt.datetime:
     return daily_trigger(config).get_next_fire_time(None, now)
 
 
-def config_stamp(diary: Diary) -> object:
-    """What identifies the config the service reads, without parsing it: the committed
-    config.yaml's blob id (None: none committed), or for a file named with --config (read
-    where it is), its modification time and size."""
-    if diary.config_path != diary.root / "config.yaml":
+def config_stamp(view: Diary) -> object:
+    """What identifies the config the service reads, without parsing it: config.yaml's
+    blob id in the view's commit (None: none committed), or for a file named with
+    --config (read where it is), its modification time and size."""
+    if view.config_path != view.root / "config.yaml":
         try:
-            info = diary.config_path.stat()
+            info = view.config_path.stat()
         except OSError:
             return None
         return (info.st_mtime_ns, info.st_size)
-    return gitstore.committed_blob(diary.root, "config.yaml", gitstore.head_commit(diary.root))
+    return gitstore.committed_blob(view.root, "config.yaml", view.committed or "")
+
+
+_UNSET = object()
+
+
+def committed_config(diary: Diary) -> tuple[Config, object]:
+    """The committed config and its stamp, both from one commit: a commit landing between
+    two reads of HEAD must not be taken as already seen."""
+    view = diary.committed_view()
+    return view.config(), config_stamp(view)
 
 
 # Config fields whose config.yaml key has another name.
@@ -132,18 +141,18 @@ class DiaryService:
                  log: logging.LoggerAdapter, *, sandbox: bool = False,
                  should_stop: Callable[[], bool] = lambda: False,
                  schedule_at: Callable[[dt.datetime, str], None] = lambda when, key: None,
-                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 stamp: object = _UNSET) -> None:
         self.diary, self.config, self.log, self.sandbox = diary, config, log, sandbox
         self.zone = ZoneInfo(config.timezone)
         self._client_factory, self._client = client, None
         self.should_stop, self.schedule_at, self.now = should_stop, schedule_at, now
         self._one_offs: dict[str, dt.datetime] = {}
         self._busy = threading.Lock()
-        self._last_interval: float | None = None  # when the poll job last ran (monotonic)
         self._said: dict[str, dt.date] = {}
         self._entries: dict[Path, tuple[tuple[int, int], Entry]] = {}
         self._posted = self._read_posted()
-        self._config_stamp = config_stamp(diary)
+        self._config_stamp = config_stamp(diary.committed_view()) if stamp is _UNSET else stamp
         # Set by serve: told (old, new) in the job's thread when the config changed.
         self.on_reconfigured: Callable[[Config, Config], None] = lambda old, new: None
         # Sandbox only: writes the emulator's timeline page and returns where it is.
@@ -215,20 +224,15 @@ class DiaryService:
             self._entries[path] = cached
         return cached[1]
 
-    def poll(self, interval: bool = False) -> None:
-        """Post what is due. Never raises: the service keeps running. `interval`: run by
-        the poll job, which is skipped while `schedule.poll` has not passed since the last
-        one — a poll that just took up a longer `schedule.poll` must not be followed by
-        one at the old pace while the main thread is still rescheduling the job."""
+    def poll(self, interval: int | None = None) -> None:
+        """Post what is due. Never raises: the service keeps running. `interval`: the
+        `schedule.poll` the poll job was scheduled with; a run of a job made for another
+        one is skipped, since the main thread is about to reschedule it (a poll at the old
+        pace must not post what the new settings make wait)."""
+        if interval is not None and interval != self.config.schedule.poll_seconds:
+            return
         if not self._busy.acquire(blocking=False):
             return  # the previous run of a job is still posting
-        if interval:
-            started = time.monotonic()
-            if self._last_interval is not None and \
-                    started - self._last_interval < self.config.schedule.poll_seconds - 0.5:
-                self._busy.release()
-                return
-            self._last_interval = started
         try:
             self._poll()
         except Exception as exc:
@@ -276,10 +280,11 @@ class DiaryService:
         """Take up a committed change to config.yaml; True if the settings changed. An
         invalid config is logged once a day (per version) and the settings kept."""
         try:
-            stamp = config_stamp(self.diary)
+            view = self.diary.committed_view()
+            stamp = config_stamp(view)
             if stamp == self._config_stamp:
                 return False
-            new = self.diary.committed_view().config()
+            new = view.config()
         except AgentDiaryError as exc:
             self.say_once(f"config:{exc.message}", logging.ERROR,
                           f"{exc.message}; the service keeps the settings it has until a "
@@ -400,7 +405,7 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
 
     stop = threading.Event()  # set once a signal came: jobs check it between posts
     # The committed config.yaml, as publish reads it (bad config: exit 2 before starting).
-    configs = [diary.committed_view().config() for diary in diaries]
+    loaded = [committed_config(diary) for diary in diaries]
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                   "misfire_grace_time": 3600})
     services: list[DiaryService] = []
@@ -431,13 +436,13 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
     previous_fd = signal.set_wakeup_fd(wake_write.fileno(), warn_on_full_buffer=False)
     finisher: threading.Thread | None = None
     try:
-        for index, (diary, config) in enumerate(zip(diaries, configs, strict=True)):
+        for index, (diary, (config, stamp)) in enumerate(zip(diaries, loaded, strict=True)):
             if received:
                 break  # signalled during start-up: take no work at all
             prefix = f"diary{index}-"
             service = DiaryService(diary, config, client_for(diary, config),
                                    logging.LoggerAdapter(logger, {"repo": diary.root.name}),
-                                   sandbox=sandbox, should_stop=stop.is_set)
+                                   sandbox=sandbox, should_stop=stop.is_set, stamp=stamp)
 
             def schedule_at(when: dt.datetime, key: str, service: DiaryService = service,
                             prefix: str = prefix) -> None:
@@ -459,6 +464,9 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
                 for job_id, trigger in triggers.items():
                     changes.put(lambda job_id=job_id, trigger=trigger:
                                 scheduler.reschedule_job(job_id, trigger=trigger))
+                if f"{prefix}poll" in triggers:  # its runs now carry the new interval
+                    changes.put(lambda: scheduler.modify_job(
+                        f"{prefix}poll", kwargs={"interval": new.schedule.poll_seconds}))
                 wake()
 
             service.schedule_at = schedule_at
@@ -471,7 +479,7 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
             scheduler.add_job(service.poll,
                               IntervalTrigger(seconds=config.schedule.poll_seconds),
                               id=f"{prefix}poll", next_run_time=dt.datetime.now(dt.UTC),
-                              kwargs={"interval": True})
+                              kwargs={"interval": config.schedule.poll_seconds})
         if not received:
             scheduler.start()
         while not received and not stop.is_set():

@@ -504,3 +504,44 @@ def test_run_sandbox_writes_and_names_the_timeline_page(
     code, err = service.stop()
     assert code == 0, err
     assert emulator.posts() == []  # the sandbox's own emulator, never this one
+
+
+def _diary_service(repo: DiaryRepo, config, **kwargs):  # -> DiaryService
+    import logging
+
+    from agent_diary.diary import open_diary
+    from agent_diary.service import DiaryService
+
+    diary = open_diary(repo.root, None)
+    log = logging.LoggerAdapter(logging.getLogger("test"), {"repo": "test"})
+    return DiaryService(diary, config, lambda: None, log, **kwargs)
+
+
+def test_a_config_committed_while_the_service_starts_is_taken_up(repo: DiaryRepo) -> None:
+    from agent_diary.diary import open_diary
+    from agent_diary.service import committed_config
+
+    repo.write("config.yaml", 'schedule:\n  time: "18:00"\n')
+    repo.commit()
+    config, stamp = committed_config(open_diary(repo.root, None))  # what serve reads
+    repo.write("config.yaml", 'schedule:\n  time: "07:00"\n')  # committed meanwhile
+    repo.commit("config")
+    service = _diary_service(repo, config, stamp=stamp)
+    assert service._reload_config() and service.config.schedule.time == "07:00"
+
+
+def test_a_poll_job_made_for_another_interval_is_skipped(repo: DiaryRepo,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent_diary.diary import open_diary
+
+    config = open_diary(repo.root, None).committed_view().config()  # poll: 300 s
+    service = _diary_service(repo, config)
+    ran: list[int] = []
+    monkeypatch.setattr(service, "_poll", lambda: ran.append(1))
+    monkeypatch.setattr(service, "write_state", lambda stopped=False: None)
+    service.poll(interval=1)  # a run of the job before the main thread rescheduled it
+    assert ran == []
+    service.poll(interval=300)  # on time, however late the one before it started
+    service.poll(interval=300)
+    service.poll()  # the daily job and one-offs carry no interval
+    assert ran == [1, 1, 1]

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from .helpers import DiaryRepo, EmulatorHandle, git, thread_entry
 
@@ -88,3 +89,37 @@ def test_posting_while_a_publisher_is_mid_run(repo: DiaryRepo, emulator: Emulato
         publisher.wait(timeout=10)
     # Once it is gone (killed mid-thread), the entry is partial again, to be finished.
     assert _lines(repo, 1)[str(today)][0] == "partial"
+
+
+def test_status_looking_at_the_lock_never_makes_a_publisher_fail(tmp_path: Path) -> None:
+    # status takes the lock shared for an instant; the service asks for it with no wait.
+    import threading
+
+    from agent_diary import status
+    from agent_diary.errors import TemporaryError
+    from agent_diary.journal import repo_lock
+
+    state = tmp_path / "state"
+    with repo_lock(state, 0):
+        pass  # the lock file exists, as after any earlier run
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.is_set():
+            status.lock_holder(state)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    failures = []
+    try:
+        for _ in range(500):
+            try:
+                with repo_lock(state, 0):
+                    pass
+            except TemporaryError as exc:
+                failures.append(exc.message)
+    finally:
+        stop.set()
+        prober.join()
+    assert failures == []
+    assert (state / "lock").read_text(encoding="utf-8") == ""  # no stale pid left behind
