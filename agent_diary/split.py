@@ -58,6 +58,9 @@ class _Packer:
         self.posts: list[Post] = []
         self.text = ""
         self.media: list[MediaRef] = []
+        # The current post ends with a heading: what comes next splits to join it rather
+        # than start a post of its own, leaving the heading at the end of this one.
+        self.after_heading = False
 
     def fits(self, text: str) -> bool:
         return weighted_length(text) <= self.limit
@@ -70,21 +73,26 @@ class _Packer:
             self.posts[-1] = Post(last.text, last.media + tuple(self.media))
         self.text, self.media = "", []
 
-    def keep_together(self, text: str, sep: str) -> None:
+    def keep_together(self, text: str, start: str, sep: str) -> None:
         """Start a new post now if `text` (a heading and what follows it) fits in an empty
-        post but not after the current text; if it fits nowhere, the usual split applies."""
-        if self.text and not self.fits(self.text + sep + text) and self.fits(text):
+        post but not after the current text. If it fits in no post, what follows is split
+        as usual, but the heading still goes with its first sentence (`start`): a new
+        post begins if the two do not fit after the current text."""
+        if not self.text or self.fits(self.text + sep + text):
+            return
+        if self.fits(text) or (self.fits(start) and not self.fits(self.text + sep + start)):
             self.flush()
 
     def place(self, text: str, sep: str, media: list[tuple[int, MediaRef]], level: int) -> None:
         if not text:
             self.media.extend(ref for _, ref in media)
             return
+        after_heading, self.after_heading = self.after_heading, False
         if self.fits(self.text + sep + text if self.text else text):
             self.text = self.text + sep + text if self.text else text
             self.media.extend(ref for _, ref in media)
             return
-        if self.text and self.fits(text):
+        if self.text and self.fits(text) and not after_heading:
             self.flush()
             self.text = text
             self.media.extend(ref for _, ref in media)
@@ -106,18 +114,21 @@ class _Packer:
             self.place(text[start:end], piece_sep, groups[index], level)
 
 
-def _heading_group(chunk: Chunk, index: int) -> str | None:
+def _heading_group(chunk: Chunk, index: int) -> tuple[str, str] | None:
     """The text of the heading at `index`, the headings right after it and the first
-    block with text after those: what shares a post so that no heading ends one. None
-    when nothing with text follows the heading in its chunk."""
+    block with text after those: what shares a post so that no heading ends one; and the
+    same up to that block's first sentence. None when nothing with text follows the
+    heading in its chunk."""
     text = chunk[index].text
     for block in chunk[index + 1:]:
         if not block.text:  # an image alone: it adds no text
             continue
+        first = _units(block.text, 0)[0][1] if not block.heading else len(block.text)
+        start = text + block.sep + block.text[:first]
         text += block.sep + block.text
         if not block.heading:
-            return text
-    return text if text != chunk[index].text else None
+            return text, start
+    return (text, text) if text != chunk[index].text else None
 
 
 def _pack(chunks: list[Chunk], limit: int) -> list[Post]:
@@ -127,8 +138,9 @@ def _pack(chunks: list[Chunk], limit: int) -> list[Post]:
         for index, block in enumerate(chunk):
             group = _heading_group(chunk, index) if block.heading and block.text else None
             if group is not None:
-                packer.keep_together(group, block.sep)
+                packer.keep_together(*group, block.sep)
             packer.place(block.text, block.sep, list(block.media), 0)
+            packer.after_heading = block.heading and bool(block.text)
     packer.flush()
     return packer.posts
 

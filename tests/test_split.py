@@ -111,6 +111,15 @@ def test_a_heading_moves_to_the_post_of_its_paragraph() -> None:
     assert [p.text for p in posts] == [first.strip(), f"Next\n\n{second.strip()}"]
 
 
+def test_a_heading_goes_with_the_first_sentence_of_a_paragraph_longer_than_a_post() -> None:
+    first = "word " * 45  # most of a post
+    long = " ".join(f"Sentence number {i} goes on for a while to fill some space."
+                    for i in range(8))
+    posts = split_into_posts(markdown_to_chunks(f"{first}\n\n## Next\n\n{long}\n"))
+    assert posts[0].text == first.strip()
+    assert posts[1].text.startswith("Next\n\nSentence number 0")
+
+
 def test_a_run_of_headings_moves_with_the_paragraph_after_it() -> None:
     first = "word " * 50
     posts = split_into_posts(markdown_to_chunks(
