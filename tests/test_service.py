@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,21 @@ def _at(seconds: float) -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).strftime("%H:%M:%S")
 
 
+_RUNNING: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_service_outlives_its_test() -> Iterator[None]:
+    """A test that fails before stopping its service must not leave it running (it would
+    go on polling a deleted repository for the rest of the run)."""
+    yield
+    while _RUNNING:
+        process = _RUNNING.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class Service:
     """`agent-diary run` in a subprocess; its log (stderr) is read as it comes, so a test
     can wait for a definite line instead of sleeping."""
@@ -48,6 +64,7 @@ class Service:
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        _RUNNING.append(self.process)
 
     def _read(self) -> None:
         assert self.process.stderr is not None
