@@ -97,10 +97,10 @@ class Diary(NamedTuple):
 
     def load_entry(self, date: dt.date) -> Entry:
         rel = self.rel(self.entry_path(date))
-        data = self.read_bytes(rel)
-        if data is None:  # gone between the look-up and the read
+        text = self.read_text(rel)
+        if text is None:  # gone between the look-up and the read
             raise NothingToPost(f"no entry for {date}: {rel} is not there any more")
-        return parse_entry(decode(data, rel), date, rel)
+        return parse_entry(text, date, rel)
 
     def template_source(self, name: str) -> str | None:
         """A template by file name: the repository's `templates/NAME`, else the packaged

@@ -73,9 +73,8 @@ def _posting_now(path: Path, journal: JournalState, holder: LockHolder | None) -
     return f"a publisher (pid {holder.pid}) is posting it now ({done})"
 
 
-def _uncommitted(root: Path, rel: str) -> str:
-    """Why the entry is not committed as it is, and what commits it."""
-    code = gitstore.status_code(root, rel) or "??"
+def _uncommitted(rel: str, code: str) -> str:
+    """Why the entry is not committed as it is (git's status `code`), and what commits it."""
     if code == "!!":
         return f"{rel} is ignored by git (.gitignore), so it cannot be committed and posted"
     if code == "??":
@@ -130,8 +129,9 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
                                          f"{post_url(username, first, api)}")
     if entry.status == "draft":
         return DayStatus(date, "draft", rel)
-    if gitstore.file_state(diary.root, rel) != "clean":
-        return DayStatus(date, "uncommitted", _uncommitted(diary.root, rel))
+    code = gitstore.status_code(diary.root, rel)  # one git call: clean, or why not
+    if code:
+        return DayStatus(date, "uncommitted", _uncommitted(rel, code))
     reason = f"; last attempt stopped: {journal.stopped}" if journal.stopped else ""
     if oldest_scheduled is not None and date < oldest_scheduled:
         return DayStatus(date, "not-scheduled",
