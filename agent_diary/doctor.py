@@ -250,7 +250,7 @@ def _media(diary: Diary, entry: Entry, posts: list[Post] | None) -> list[Check]:
             count += 1
             label = f"{entry.source}: media {ref.path!r}"
             try:
-                _, data = read_media(diary, entry.source, ref.path, entry.source)
+                _, data = read_media(diary, entry.source, ref.path)
                 files.append(inspect(data, label))
             except AgentDiaryError as exc:
                 problems.append(_fail("media", exc.message, exc.exit_code))

@@ -59,14 +59,15 @@ class Thread(NamedTuple):
         }
 
 
-def media_rel(entry_rel: str, path: str, source: str) -> str:
+def media_rel(source: str, path: str) -> str:
     """A media path as written in an entry (relative to the entry's folder, or to the
     repository root when it starts with /) as a path from the root, worked out on the
-    text alone: it must stay inside the repository, and no link is followed to read it."""
+    text alone: it must stay inside the repository, and no link is followed to read it.
+    `source` is the entry's own path from the root."""
     if "://" in path or path.startswith("data:"):
         raise InputError(f"{source}: media {path!r} is not a file in the repository; "
                          "copy the image into the repository (e.g. diary/media/) and link it")
-    base = "" if path.startswith("/") else posixpath.dirname(entry_rel)
+    base = "" if path.startswith("/") else posixpath.dirname(source)
     rel = posixpath.normpath(posixpath.join(base, path.lstrip("/")))
     first = rel.split("/", 1)[0]
     if rel in (".", "") or first in ("..", ".git") or rel.startswith("/"):
@@ -75,9 +76,9 @@ def media_rel(entry_rel: str, path: str, source: str) -> str:
     return rel
 
 
-def read_media(diary: Diary, entry_rel: str, path: str, source: str) -> tuple[str, bytes]:
+def read_media(diary: Diary, source: str, path: str) -> tuple[str, bytes]:
     """(path from the root, bytes) of an entry's image, read like every file of the diary."""
-    rel = media_rel(entry_rel, path, source)
+    rel = media_rel(source, path)
     try:
         data = diary.read_bytes(rel)
     except InputError as exc:
@@ -144,7 +145,7 @@ def build_thread(diary: Diary, config: Config, date: dt.date, *,
                              "accept (U+FFFE, U+FFFF or a stray directional mark); remove it")
         media = []
         for ref in post.media:
-            rel, data = read_media(diary, entry.source, ref.path, entry.source)
+            rel, data = read_media(diary, entry.source, ref.path)
             label = f"{entry.source}: media {ref.path!r}"
             if not ref.alt:
                 warnings.append(f"{label} has no alt text; people using screen readers "
