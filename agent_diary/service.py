@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -50,11 +51,19 @@ def time_of_day(text: str) -> dt.time:
 
 
 def daily_trigger(config: Config) -> Any:
+    return _daily_trigger(config.schedule.time, config.timezone)
+
+
+@functools.lru_cache(maxsize=64)
+def _daily_trigger(at_text: str, zone: str) -> Any:
+    """One trigger per (time, zone), shared: every poll asks when the daily job runs next,
+    and a thousand diaries mostly share their settings. A CronTrigger is not changed by
+    use (get_next_fire_time is pure), so sharing it is safe."""
     from apscheduler.triggers.cron import CronTrigger
 
-    at = time_of_day(config.schedule.time)
+    at = time_of_day(at_text)
     return CronTrigger(hour=at.hour, minute=at.minute, second=at.second,
-                       timezone=ZoneInfo(config.timezone))
+                       timezone=ZoneInfo(zone))
 
 
 def next_daily_run(config: Config, now: dt.datetime) -> dt.datetime:
@@ -81,8 +90,14 @@ _UNSET = object()
 def committed_config(diary: Diary) -> tuple[Config, object]:
     """The committed config and its stamp, both from one commit: a commit landing between
     two reads of HEAD must not be taken as already seen."""
+    config, stamp, _ = committed_config_at(diary)
+    return config, stamp
+
+
+def committed_config_at(diary: Diary) -> tuple[Config, object, str | None]:
+    """committed_config, and the commit both were read from."""
     view = diary.committed_view()
-    return view.config(), config_stamp(view)
+    return view.config(), config_stamp(view), view.committed
 
 
 # Config fields whose config.yaml key has another name.
@@ -142,7 +157,7 @@ class DiaryService:
                  should_stop: Callable[[], bool] = lambda: False,
                  schedule_at: Callable[[dt.datetime, str], None] = lambda when, key: None,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-                 stamp: object = _UNSET) -> None:
+                 stamp: object = _UNSET, stamp_commit: str | None = None) -> None:
         self.diary, self.config, self.log, self.sandbox = diary, config, log, sandbox
         self.zone = ZoneInfo(config.timezone)
         self._client_factory, self._client = client, None
@@ -150,9 +165,16 @@ class DiaryService:
         self._one_offs: dict[str, dt.datetime] = {}
         self._busy = threading.Lock()
         self._said: dict[str, dt.date] = {}
+        self._day: dt.date | None = None  # the day caches were last pruned for
         self._entries: dict[Path, tuple[tuple[int, int], Entry]] = {}
         self._posted = self._read_posted()
-        self._config_stamp = config_stamp(diary.committed_view()) if stamp is _UNSET else stamp
+        # The config's stamp, and the commit it was read from (None: not known): while
+        # HEAD stays there, an idle poll reads nothing more to know the config is the same.
+        self._stamp_commit = stamp_commit
+        if stamp is _UNSET:
+            view = diary.committed_view()
+            stamp, self._stamp_commit = config_stamp(view), view.committed
+        self._config_stamp = stamp
         # Set by serve: told (old, new) in the job's thread when the config changed.
         self.on_reconfigured: Callable[[Config, Config], None] = lambda old, new: None
         # Sandbox only: writes the emulator's timeline page and returns where it is.
@@ -258,6 +280,7 @@ class DiaryService:
             today = now.astimezone(self.zone).date()
         window = [today - dt.timedelta(days=back)
                   for back in range(config.schedule.catch_up_days, -1, -1)]
+        self._forget_before(window[0], today)
         for date in window:
             if self.should_stop():
                 return
@@ -276,21 +299,39 @@ class DiaryService:
                 self.say_once(f"{date}:bug", logging.ERROR,
                               f"{date}: unexpected error {BUG_ADVICE}", exc_info=True)
 
+    def _forget_before(self, oldest: dt.date, today: dt.date) -> None:
+        """Drop what no poll can need again: entries of days out of the window, messages
+        said on earlier days (say_once compares with today anyway), one-off runs of past
+        days. A service runs for months, a thousand diaries to a process."""
+        if self._day == today:
+            return
+        self._day = today
+        self._entries = {path: cached for path, cached in self._entries.items()
+                         if cached[1].date >= oldest}
+        self._said = {key: day for key, day in self._said.items() if day == today}
+        self._one_offs = {key: when for key, when in self._one_offs.items()
+                          if key >= str(today)}
+
     def _reload_config(self) -> bool:
         """Take up a committed change to config.yaml; True if the settings changed. An
         invalid config is logged once a day (per version) and the settings kept."""
         try:
             view = self.diary.committed_view()
+            in_commit = view.config_path == view.root / "config.yaml"
+            if in_commit and view.committed is not None and view.committed == self._stamp_commit:
+                return False  # HEAD did not move: the committed config.yaml cannot have
             stamp = config_stamp(view)
             if stamp == self._config_stamp:
+                self._stamp_commit = view.committed if in_commit else None
                 return False
-            new = view.config()
+            new = view.config()  # not remembered if invalid: logged again the next day
         except AgentDiaryError as exc:
             self.say_once(f"config:{exc.message}", logging.ERROR,
                           f"{exc.message}; the service keeps the settings it has until a "
                           "valid config.yaml is committed (logged once a day)")
             return False
         old, self.config, self._config_stamp = self.config, new, stamp
+        self._stamp_commit = view.committed if in_commit else None
         changes = config_changes(old, new)
         if not changes:
             self.log.info("config.yaml changed; no setting did")
@@ -358,6 +399,10 @@ class DiaryService:
             page = f"; {self._timeline()}" if self.write_timeline is not None else ""
             self.log.info("%s: posted%s %s: %s%s", date, where,
                           plural(len(result.ids), "post"), result.url, page)
+        finally:
+            # Made again for the next post: kept, it is a session and its connection pools
+            # per diary, a thousand of them in one service.
+            self._client = None
 
     def _timeline(self) -> str:
         """Sandbox: rewrite the timeline page, and say where it is."""
@@ -376,6 +421,8 @@ class DiaryService:
         except AgentDiaryError as exc:
             account = "unknown"
             self.say_once("account", logging.ERROR, exc.message)
+        finally:
+            self._client = None  # made again when a thread is due: idle, it is memory
         upcoming = next_daily_run(config, self.now())
         self.log.info(
             "serving %s as %s%s; time zone %s; daily at %s, polling every %d s, catching up "
@@ -405,7 +452,7 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
 
     stop = threading.Event()  # set once a signal came: jobs check it between posts
     # The committed config.yaml, as publish reads it (bad config: exit 2 before starting).
-    loaded = [committed_config(diary) for diary in diaries]
+    loaded = [committed_config_at(diary) for diary in diaries]
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                   "misfire_grace_time": 3600})
     services: list[DiaryService] = []
@@ -436,13 +483,15 @@ def serve(diaries: list[Diary], client_for: Callable[[Diary, Config], Callable[[
     previous_fd = signal.set_wakeup_fd(wake_write.fileno(), warn_on_full_buffer=False)
     finisher: threading.Thread | None = None
     try:
-        for index, (diary, (config, stamp)) in enumerate(zip(diaries, loaded, strict=True)):
+        for index, (diary, (config, stamp, commit)) in enumerate(zip(diaries, loaded,
+                                                                    strict=True)):
             if received:
                 break  # signalled during start-up: take no work at all
             prefix = f"diary{index}-"
             service = DiaryService(diary, config, client_for(diary, config),
                                    logging.LoggerAdapter(logger, {"repo": diary.root.name}),
-                                   sandbox=sandbox, should_stop=stop.is_set, stamp=stamp)
+                                   sandbox=sandbox, should_stop=stop.is_set, stamp=stamp,
+                                   stamp_commit=commit)
 
             def schedule_at(when: dt.datetime, key: str, service: DiaryService = service,
                             prefix: str = prefix) -> None:
