@@ -1,0 +1,225 @@
+"""Counting and splitting long text: the same results as the one-expression URL finder.
+
+The URL finder used to be twitter-text's single regular expression (with the ~1,500 TLDs
+as an alternation): quadratic in a long run without spaces and ~30 ms to compile. It is
+kept here, verbatim, as the oracle the new finder must agree with on random text that
+mixes CJK, dots, URLs, emoji, underscores, case oddities and long runs. How fast the new
+one is, is shown by bench/text_scale.py, never asserted here.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import unicodedata
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from agent_diary import split as split_module
+from agent_diary import twittertext
+from agent_diary._tables import CCTLDS, GTLDS
+from agent_diary.render import Block
+from agent_diary.split import split_into_posts
+from agent_diary.twittertext import (
+    _CYRILLIC,
+    _DIRECTIONAL,
+    _INVALID,
+    _LATIN_ACCENTS,
+    _LIGHT_EMOJI,
+    _MAX_TCO_SLUG,
+    _PUNCT,
+    _QUERY_CHAR,
+    _QUERY_END,
+    _SPACES,
+    _TCO,
+    URL_WEIGHT,
+    _emoji_at,
+    _host_is_valid,
+    _normalise,
+    _weight,
+    url_entities,
+    weighted_length,
+)
+
+# --- The previous implementation (the oracle) ---------------------------------------------
+
+_TLD_END = "(?=[^0-9a-z@+-]|$)"
+_TLD = f"(?:(?:{GTLDS}){_TLD_END}|(?:{CCTLDS}){_TLD_END}|xn--[-0-9a-z]+)"
+_CHAR = f"[^{_PUNCT}{_SPACES}{_INVALID}{_DIRECTIONAL}]"
+_SUBDOMAIN = f"(?:(?:{_CHAR}(?:[_-]|{_CHAR})*)?{_CHAR}\\.)"
+_DOMAIN_NAME = f"(?:(?:{_CHAR}(?:-|{_CHAR})*)?{_CHAR}\\.)"
+_DOMAIN = f"(?:{_SUBDOMAIN}*{_DOMAIN_NAME}{_TLD})"
+_PATH_CHAR = f"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\\[\\]\\-\u2013_~@|&{_LATIN_ACCENTS}]"
+_PARENS = f"\\((?:{_PATH_CHAR}+|{_PATH_CHAR}*\\({_PATH_CHAR}+\\){_PATH_CHAR}*)\\)"
+_PATH_END = f"(?:[+\\-a-z{_CYRILLIC}0-9=_#/{_LATIN_ACCENTS}]|{_PARENS})"
+_PATH = f"(?:{_PATH_CHAR}*(?:{_PARENS}{_PATH_CHAR}*)*{_PATH_END}|@{_PATH_CHAR}+/)"
+_PRECEDING = f"(?:[^a-z0-9@\uFF20$#\uFF03{_INVALID}]|[{_DIRECTIONAL}]|^)"
+OLD_URL = re.compile(
+    f"({_PRECEDING})((https?://)?({_DOMAIN})(?::[0-9]+)?(/{_PATH}*)?"
+    f"(?:\\?{_QUERY_CHAR}*{_QUERY_END})?)", re.IGNORECASE)
+OLD_ASCII_DOMAIN = re.compile(f"(?:[\\-a-z0-9{_LATIN_ACCENTS}]+\\.)+{_TLD}", re.IGNORECASE)
+
+
+def old_url_entities(text: str) -> list[tuple[int, int, str]]:
+    if "." not in text:
+        return []
+    spans: list[tuple[int, int, str]] = []
+    for match in OLD_URL.finditer(text):
+        before, url, scheme, host, path = match.group(1, 2, 3, 4, 5)
+        end = match.end()
+        start = end - len(url)
+        if not _host_is_valid(url, scheme or "https://", host):
+            continue
+        if scheme is None:
+            if before and before[-1] in "-_./":
+                continue
+            found = [(start + m.start(), start + m.end(), m.group(0))
+                     for m in OLD_ASCII_DOMAIN.finditer(host)]
+            if not found:
+                continue
+            if path:
+                found[-1] = (found[-1][0], end, url.replace(host, found[-1][2]))
+            spans.extend(found)
+        else:
+            short = _TCO.match(url)
+            if short:
+                if len(short.group(1)) > _MAX_TCO_SLUG:
+                    continue
+                url = short.group(0)
+                end = start + len(url)
+            spans.append((start, end, url))
+    return spans
+
+
+def old_weighted_length(text: str, emoji_parsing: bool = True) -> int:
+    text = _normalise(text)
+    urls = {start: len(url) for start, _, url in old_url_entities(text)}
+    total, index = 0, 0
+    while index < len(text):
+        if index in urls:
+            total += URL_WEIGHT
+            index += urls[index]
+            continue
+        sequence = _emoji_at(text, index) if emoji_parsing else 0
+        if sequence:
+            total += 2
+            index += sequence
+            continue
+        char = text[index]
+        total += 2 if emoji_parsing and char in _LIGHT_EMOJI else _weight(char)
+        index += 1
+    return total
+
+
+# --- Random text ---------------------------------------------------------------------------
+
+_pieces = st.one_of(
+    st.text(alphabet="abcxyzKS0129", min_size=1, max_size=8),
+    st.text(alphabet="日本語のテスト。、漢字한국어", min_size=1, max_size=30),
+    st.sampled_from([
+        " ", "\n", ".", "..", ",", "-", "_", "/", ":", "://", "@", "#", "$", "(", ")", "?",
+        "=", "&", "!", "'", "…", "。", "\u3000", "\u200b", "\u00ad", "\u202e", "\ufeff",
+        "https://", "http://", "HTTPS://", "http\u017f://", "www.", "com", ".com", ".co",
+        ".jp", ".COM", ".c\u006fm", ".\u0441\u0430\u0439\u0442", ".рф", ".РФ", ".みんな",
+        ".コム", ".닷컴", ".ελ", ".xn--p1ai", ".xn--", "xn--wgv71a119e.jp", ".txt", ".museum",
+        ".community", ".co.uk", ".org.", "example.com", "x.com", "t.co/abc", "bit.ly/x",
+        "a_b.com", "_a.com", "a-.com", "-a.com", "a.b_c.com", "a.com.jp", "a.com.xyzfoo",
+        "日本.jp", "例え.テスト", "\u212a", "\u0130", "\u0131", "\u017f", "/path", "/a_(b)",
+        "?q=1&r=2", ":8080", "😷", "👍🏾", "🇯🇵", "1️⃣", "👨‍👩‍👧‍👦", "©", "a" * 64 + ".com",
+        "日本語" * 30, "x" * 70, ".a" * 20,
+    ]),
+)
+# Look-alikes an IGNORECASE expression takes for ASCII letters (and upper case).
+_LOOKALIKES = {"s": ["S", "\u017f"], "k": ["K", "\u212a"], "i": ["I", "\u0131", "\u0130"]}
+
+
+@st.composite
+def _tlds(draw: st.DrawFn) -> str:
+    """A real TLD (a few with look-alike letters), or something that is not one."""
+    tld = draw(st.one_of(st.sampled_from(GTLDS.split("|") + CCTLDS.split("|")),
+                         st.sampled_from(["txt", "yaml", "xn--p1ai", "xn--", "comm", "c"])))
+    if draw(st.booleans()):
+        tld = "".join(draw(st.sampled_from([char, *_LOOKALIKES.get(char, [char.upper()])]))
+                      for char in tld)
+    return tld
+
+
+_labels = st.one_of(st.text(alphabet="ab0_-日本K\u017f\u00ad", min_size=1, max_size=6),
+                    st.sampled_from(["www", "x", "a" * 64, "日本語" * 25]))
+_urlish = st.builds(
+    lambda scheme, labels, tld, tail: f"{scheme}{'.'.join(labels)}.{tld}{tail}",
+    st.sampled_from(["", "", "https://", "http://", "HTTPS://", "http\u017f://", "://", "@"]),
+    st.lists(_labels, min_size=1, max_size=4), _tlds(),
+    st.sampled_from(["", "", "/", "/path_(x)", "?q=1&r=2", ":8080/a", ".", "-", "x", "日本",
+                     "/\u00e9", ".jp", "_"]),
+)
+_texts = st.lists(st.one_of(_pieces, _urlish), min_size=1, max_size=40).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_texts)
+@example("日本語の長い文。" * 40 + "https://example.com/a?b=1" + "です。" * 20 + "3.5版")
+@example("a.b.c.d.e.f.g.h.com.i.j")
+@example("x@a.com a.com.@b.com #a.com $a.com")
+def test_urls_are_found_as_by_the_single_expression(text: str) -> None:
+    assert url_entities(text) == old_url_entities(text)
+    normal = unicodedata.normalize("NFC", text)
+    assert url_entities(normal) == old_url_entities(normal)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_texts)
+def test_weighted_length_is_as_before(text: str) -> None:
+    twittertext.weighted_length.cache_clear()
+    assert weighted_length(text) == old_weighted_length(text)
+    assert weighted_length(text, False) == old_weighted_length(text, False)
+
+
+@pytest.mark.parametrize("tld", [*GTLDS.split("|")[::7], *CCTLDS.split("|")[::5]])
+def test_every_kind_of_tld_is_recognised_as_before(tld: str) -> None:
+    for text in (f"see a.{tld} now", f"a.{tld.upper()}/x", f"日本a.{tld}です", f"a.{tld}x"):
+        assert url_entities(text) == old_url_entities(text)
+
+
+_paragraphs = st.lists(st.one_of(_pieces, st.sampled_from(["。", ". ", "! ", " "])),
+                       min_size=20, max_size=200).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_paragraphs, min_size=1, max_size=4), st.booleans())
+def test_splitting_gives_the_same_posts_as_before(paragraphs: list[str], numbering: bool,
+                                                   ) -> None:
+    chunks = [[Block(text) for text in paragraphs]]
+    try:
+        posts = split_into_posts(chunks, numbering=numbering)
+    except Exception as exc:
+        posts = exc
+    original = split_module.weighted_length
+    split_module.weighted_length = old_weighted_length  # type: ignore[assignment]
+    try:
+        expected = split_into_posts(chunks, numbering=numbering)
+    except Exception as exc:
+        expected = exc
+    finally:
+        split_module.weighted_length = original
+    if isinstance(expected, Exception):
+        assert type(posts) is type(expected) and str(posts) == str(expected)
+    else:
+        assert posts == expected
+
+
+def test_counting_never_compiles_the_tld_alternation() -> None:
+    """Counting a post with URLs of both kinds compiles no expression holding the TLD
+    list (it took ~30 ms at every preview); checked in a fresh interpreter."""
+    code = (
+        "import re\n"
+        "from agent_diary.twittertext import weighted_length\n"
+        "assert weighted_length('see example.com and https://例え.テスト/x?y=1 日本.jp') > 0\n"
+        "print(sum('|zuerich|' in str(key) for key in re._cache))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "0", "the TLD alternation was compiled"
