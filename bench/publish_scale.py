@@ -1,0 +1,70 @@
+"""`publish` in a flat diary of 20,000 entries against one of 10 (issue 11, goal: at most
+1.3x), each to the local emulator through the real CLI.
+
+    python bench/publish_scale.py [--entries 20000] [--runs 5] [--code DIR]
+
+Both diaries are made in a temporary folder and hold the same dates around the ones
+published (so the ±7-day repeats check reads as many neighbours in both); each run
+publishes a new date in each diary, alternately, and the medians are compared. The
+recording commit (`git commit --only` in a 20,000-file index) is included. `--code` runs
+the package from another checkout to measure "before". Prints, never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import secrets
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _diaries import HERE, cli, flat_diary
+
+# Every post names its diary: the emulator, like X, refuses a repeat of a recent post.
+BODY = ("Post one of {date} in the NAME diary: what the agent did.\n\n---\n\n"
+        "Post two of {date} in the NAME diary: what it learnt.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--code", type=Path, default=HERE)
+    args = parser.parse_args()
+    if args.runs > 10:
+        raise SystemExit("--runs: at most 10 (the small diary holds 10 entries)")
+    from agent_diary.emulator import Emulator
+    from agent_diary.emulator_state import Account
+
+    account = Account(consumer_key=f"ck{secrets.token_hex(8)}",
+                      consumer_secret=f"cs{secrets.token_hex(16)}",
+                      access_token=f"1000-at{secrets.token_hex(8)}",
+                      access_token_secret=f"ats{secrets.token_hex(16)}")
+    end = dt.date(2026, 6, 30)
+    small_dates = [end - dt.timedelta(days=n) for n in range(10)]
+    big_dates = [end - dt.timedelta(days=n) for n in range(args.entries)]
+    times: dict[str, list[float]] = {"small": [], "big": []}
+    with Emulator(account) as emulator, tempfile.TemporaryDirectory() as tmp:
+        env = {"AGENT_DIARY_X_API_URL": emulator.url, "X_CONSUMER_KEY": account.consumer_key,
+               "X_CONSUMER_SECRET": account.consumer_secret,
+               "X_ACCESS_TOKEN": account.access_token,
+               "X_ACCESS_TOKEN_SECRET": account.access_token_secret}
+        small = flat_diary(Path(tmp) / "small", small_dates, BODY.replace("NAME", "small"))
+        big = flat_diary(Path(tmp) / "big", big_dates, BODY.replace("NAME", "big"))
+        for run in range(args.runs):
+            date = small_dates[run].isoformat()
+            for name, root in (("small", small), ("big", big)):
+                times[name].append(cli(args.code, root, "publish", "--date", date, env=env))
+    little, large = (statistics.median(times[n]) for n in ("small", "big"))
+    print(f"publish of a 2-post entry to the emulator, code from {args.code}")
+    print(f"flat diary of 10 entries        {little * 1000:8.1f} ms (median of {args.runs})")
+    print(f"flat diary of {args.entries} entries  {large * 1000:8.1f} ms "
+          f"(median of {args.runs})")
+    print(f"ratio                           {large / little:8.2f}  (goal <= 1.3)")
+
+
+if __name__ == "__main__":
+    main()
