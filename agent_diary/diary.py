@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
 from .config import Config, config_from_text, default_config_text, load_config
 from .entry import Entry, parse_entry
 from .errors import InputError, NothingToPost
+from .gitstore import common_git_dir
 
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
 _DATE_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.md")
@@ -68,9 +70,20 @@ class Diary(NamedTuple):
         name = f"{date.isoformat()}.md"
         return [self.diary_dir / name, self.diary_dir / f"{date.year:04d}" / name]
 
+    def prefetch(self, dates: Iterable[dt.date]) -> None:
+        """In the committed view, look up and read the entries of many dates with one or
+        two git calls in all, so the per-date look-ups that follow start no process."""
+        if self.committed:
+            from . import gitstore
+
+            gitstore.prefetch(self.root, self.committed,
+                              [self.rel(path) for date in dates for path in self.candidates(date)],
+                              contents=True)
+
     def entry_path(self, date: dt.date) -> Path:
         """The entry file for `date`; NothingToPost naming the paths if there is none.
         A symbolic link is not an entry: it is refused (exit 2), never followed."""
+        self.prefetch([date])  # both candidates in one look-up
         found = [path for path in self.candidates(date) if self._is_entry(path)]
         if len(found) > 1:
             raise InputError(f"two entries for {date}: {self.rel(found[0])} and "
@@ -165,29 +178,6 @@ def decode(data: bytes, label: str) -> str:
             from None
 
 
-def git_dir(root: Path) -> Path:
-    """The repository's git directory (`.git` may be a file in a worktree)."""
-    dotgit = root / ".git"
-    if dotgit.is_file():
-        text = dotgit.read_text(encoding="utf-8").strip()
-        if text.startswith("gitdir:"):
-            target = Path(text[len("gitdir:"):].strip())
-            return target if target.is_absolute() else (root / target).resolve()
-    return dotgit
-
-
-def common_git_dir(root: Path) -> Path:
-    """The git directory shared by all worktrees (`git rev-parse --git-common-dir`): a
-    linked worktree's git directory names it in its `commondir` file."""
-    private = git_dir(root)
-    try:
-        common = (private / "commondir").read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return private
-    target = Path(common)
-    return (target if target.is_absolute() else private / target).resolve()
-
-
 def work_tree_top(start: Path) -> Path | None:
     """The top of the git work tree containing `start`, or None outside any."""
     start = start.resolve()
@@ -266,9 +256,9 @@ def init_layout(root: Path) -> list[tuple[str, bool]]:
     results: list[tuple[str, bool]] = []
     created_git = not (root / ".git").exists()
     if created_git:
-        from git import Repo
+        from .gitstore import init_repository
 
-        Repo.init(root)
+        init_repository(root)
         results.append((".git", True))
     for folder in ("diary", "diary/media", "templates"):
         path = root / folder

@@ -153,24 +153,20 @@ def _clock(base: str, now: dt.datetime) -> Check:
 
 
 def _git(diary: Diary, config: Config) -> Check:
-    from git import GitCommandError, Repo
+    from . import gitstore
 
-    repo = Repo(diary.root)
     if config.git.commit and not config.git.author:
-        reader = repo.config_reader()
-        name = reader.get_value("user", "name", default="")
-        mail = reader.get_value("user", "email", default="")
+        name = gitstore.config_value(diary.root, "user.name")
+        mail = gitstore.config_value(diary.root, "user.email")
         if not name or not mail:
             return _fail("git", "no committer identity to record the tweet IDs with: set "
                                 "git.author in config.yaml, or git config user.name and "
                                 "user.email", ExitCode.BAD_INPUT)
     if config.git.push or config.git.pull:
-        try:
-            repo.git.ls_remote("--heads", kill_after_timeout=20)
-        except GitCommandError as exc:
-            detail = (exc.stderr or str(exc)).strip().splitlines()[-1:]
+        problem = gitstore.remote_problem(diary.root, timeout=20)
+        if problem is not None:
             return _fail("git", f"the remote is not reachable and git.push/git.pull are on "
-                                f"({' '.join(detail)}); check the remote and its credentials",
+                                f"({problem}); check the remote and its credentials",
                          ExitCode.TEMPORARY)
     return Check("git", "ok", f"{diary.root} is ready to record and "
                               f"{'push' if config.git.push else 'keep'} the IDs")

@@ -1,33 +1,74 @@
 """Git: is an entry committed, what HEAD holds, the one-file commit, pull and push.
 
-One GitPython repository object per work tree for the whole process: a `Repo` that is
-collected closes its `git cat-file` pipes under any stream still being read (the "read of
-closed file" a diary of a few hundred entries ran into). Git runs with LC_ALL=C, since
-some of its messages are parsed below.
+The one git layer of the process: plain `git` run as short subprocesses, never a library,
+with LC_ALL=C (some of git's messages are parsed below) and literal pathspecs. GitPython
+was used before and is gone: importing it cost ~62 ms and 11 MB of memory, a `Repo` that
+was collected closed its pipes under a stream still being read ("read of closed file"),
+and it keeps `git cat-file` processes alive for every repository it opened — one `run`
+process serving 1,000 diaries would keep thousands. Here no git process outlives the call
+that started it.
+
+What stays cheap however large the diary:
+- `head_commit` reads HEAD and the refs in Python (no process) in the usual layouts, and
+  asks `git rev-parse` only for anything unusual (reftable, a symbolic ref to a ref);
+- look-ups in a commit are batched (`prefetch`: one `ls-tree` for many paths, a second
+  only for folders it could not tell apart, one `cat-file --batch` for their contents)
+  and cached per (repository, commit, path): a commit never changes, so the cache is
+  never stale; it is bounded;
+- `status_codes`: one `git status` for all the paths a command asks about.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
+import re
+import signal
 import stat
+import subprocess
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from .errors import InputError, TemporaryError
 from .journal import fsync_dir
 
-GIT_ENV = {"LC_ALL": "C", "LANGUAGE": "C"}
+# Literal pathspecs: an entry or image named `*.md` or `:x` means that file, not a pattern.
+GIT_ENV = {"LC_ALL": "C", "LANGUAGE": "C", "GIT_LITERAL_PATHSPECS": "1"}
+_CHUNK = 1000  # paths per git command line (far below any system's argument limit)
+_FEW_PATHS = 32  # more paths than this: `git status` is asked about their folders
 
 
-@functools.cache
-def _repo(root: Path) -> Any:
-    from git import Repo  # GitPython is heavy: only when git is needed
+class GitFailed(Exception):
+    """A git command exited non-zero; `detail` is what it said (stderr, else stdout)."""
 
-    repo = Repo(root)
-    repo.git.update_environment(**GIT_ENV)
-    return repo
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def git(root: Path, *args: str, data: bytes | None = None,
+        env: Mapping[str, str] | None = None, timeout: float | None = None) -> bytes:
+    """Run `git ARGS` in `root` and return its standard output; GitFailed if it fails.
+    With `timeout`, git and everything it started (ssh, a credential helper) are killed
+    when it runs out: git runs in a process group of its own for that."""
+    with subprocess.Popen(["git", *args], cwd=root, env={**os.environ, **GIT_ENV, **(env or {})},
+                          stdin=subprocess.PIPE if data is not None else None,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          start_new_session=timeout is not None) as proc:
+        try:
+            out, err = proc.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise GitFailed(f"git {args[0]} gave no answer within {timeout:g} s") from None
+    if proc.returncode != 0:
+        detail = (err or out).decode("utf-8", "replace").strip()
+        raise GitFailed(detail or f"git {args[0]} exited with {proc.returncode}")
+    return out
 
 
 def symlink_refused(rel: str) -> InputError:
@@ -46,36 +87,337 @@ def repository_parts(rel: str) -> tuple[str, ...]:
     return parts
 
 
-def _committed_node(root: Path, rel: str, commit: str) -> Any:
-    """The tree entry `rel` in `commit` (None if absent). A symbolic link (git mode
-    120000) anywhere on the path is refused, never followed."""
+# --- where the repository keeps things ------------------------------------------------
+
+def git_dir(root: Path) -> Path:
+    """The repository's git directory (`.git` may be a file in a worktree)."""
+    dotgit = root / ".git"
+    if dotgit.is_file():
+        text = dotgit.read_text(encoding="utf-8").strip()
+        if text.startswith("gitdir:"):
+            target = Path(text[len("gitdir:"):].strip())
+            return target if target.is_absolute() else (root / target).resolve()
+    return dotgit
+
+
+def common_git_dir(root: Path) -> Path:
+    """The git directory shared by all worktrees (`git rev-parse --git-common-dir`): a
+    linked worktree's git directory names it in its `commondir` file."""
+    private = git_dir(root)
+    try:
+        common = (private / "commondir").read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return private
+    target = Path(common)
+    return (target if target.is_absolute() else private / target).resolve()
+
+
+# --- HEAD ----------------------------------------------------------------------------------
+
+_OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256
+_BRANCH = re.compile(rb"refs/heads/[^\s:?*\[\\^~]+")
+
+
+class _Unusual(Exception):
+    """A layout `_head_from_files` does not read: git itself is asked."""
+
+
+def _read_ref_file(path: Path) -> bytes | None:
+    """The stripped content of a ref file, None if there is none."""
+    try:
+        return path.read_bytes().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        raise _Unusual from None
+
+
+def _packed_ref(common: Path, ref: bytes) -> str | None:
+    """`ref`'s commit in packed-refs (`OID SP REFNAME` lines), None if not there."""
+    try:
+        data = (common / "packed-refs").read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        raise _Unusual from None
+    at = (data + b"\n").find(b" " + ref + b"\n")
+    if at < 0:
+        return None
+    oid = data[data.rfind(b"\n", 0, at) + 1:at]
+    if not _OID.fullmatch(oid):
+        raise _Unusual
+    return oid.decode()
+
+
+def _head_from_files(root: Path) -> str:
+    """HEAD read as git stores it in files: HEAD in the worktree's own git directory, the
+    branch it names loose or in packed-refs of the common one; "" on an unborn branch."""
+    common = common_git_dir(root)
+    if (common / "reftable").exists():
+        raise _Unusual
+    head = _read_ref_file(git_dir(root) / "HEAD")
+    if head is None:
+        raise _Unusual
+    if _OID.fullmatch(head):  # detached
+        return head.decode()
+    ref = head[len(b"ref: "):] if head.startswith(b"ref: ") else b""
+    if not _BRANCH.fullmatch(ref) or b".." in ref or b"//" in ref or ref.endswith(b"/"):
+        raise _Unusual
+    loose = _read_ref_file(common / os.fsdecode(ref))
+    if loose is not None:
+        if not _OID.fullmatch(loose):
+            raise _Unusual  # e.g. a symbolic ref
+        return loose.decode()
+    packed = _packed_ref(common, ref)
+    return packed if packed is not None else ""  # "": no commit on this branch yet
+
+
+def head_commit(root: Path) -> str:
+    """HEAD's commit id, or "" in a repository with no commit yet. Spawns nothing in the
+    usual layouts: the service asks this of every diary on every poll."""
+    try:
+        return _head_from_files(root)
+    except _Unusual:
+        pass
+    try:
+        return git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}").decode().strip()
+    except GitFailed:
+        return ""
+
+
+# --- files in a commit ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Node:
+    mode: str
+    kind: str  # blob, tree or commit (a submodule)
+    oid: str
+
+
+@dataclass(frozen=True)
+class _Link:
+    """A symbolic link at `path` on the way to the file looked up: refused."""
+
+    path: str
+
+
+_Found = _Node | _Link | None
+
+_MAX_NODES = 8192  # (repository, commit, path) look-ups kept
+_MAX_BLOB_BYTES = 8 * 2**20  # contents kept in all
+_MAX_CACHED_BLOB = 2**20  # a larger file (an image) is read again when asked again
+_lock = threading.Lock()  # the service reads from several threads
+_nodes: OrderedDict[tuple[str, str, str], _Found] = OrderedDict()
+_blobs: OrderedDict[str, bytes] = OrderedDict()  # by blob id: the same in any repository
+_blob_bytes = 0
+_last_large: tuple[str, bytes] = ("", b"")  # the one large file last read (an image)
+
+
+def clear_cache() -> None:
+    """Forget every look-up (tests; nothing else needs it: commits do not change)."""
+    global _blob_bytes, _last_large
+    with _lock:
+        _nodes.clear()
+        _blobs.clear()
+        _blob_bytes, _last_large = 0, ("", b"")
+
+
+def _remember_node(key: tuple[str, str, str], found: _Found) -> None:
+    with _lock:
+        _nodes[key] = found
+        _nodes.move_to_end(key)
+        while len(_nodes) > _MAX_NODES:
+            _nodes.popitem(last=False)
+
+
+def _cached_node(key: tuple[str, str, str]) -> tuple[bool, _Found]:
+    with _lock:
+        if key not in _nodes:
+            return False, None
+        _nodes.move_to_end(key)
+        return True, _nodes[key]
+
+
+def _remember_blob(oid: str, data: bytes) -> None:
+    global _blob_bytes, _last_large
+    if len(data) > _MAX_CACHED_BLOB:
+        _last_large = (oid, data)  # found and then read: not read twice
+        return
+    with _lock:
+        if oid in _blobs:
+            return
+        _blobs[oid] = data
+        _blob_bytes += len(data)
+        while _blob_bytes > _MAX_BLOB_BYTES:
+            _blob_bytes -= len(_blobs.popitem(last=False)[1])
+
+
+def _ls_tree(root: Path, commit: str, paths: list[str], recurse: bool) -> dict[str, _Node]:
+    """`git ls-tree -z` of `paths` in `commit`: with `recurse`, every folder on the way
+    to each path is listed too (-r -t); without, each path itself (a folder not opened)."""
+    listing: dict[str, _Node] = {}
+    for start in range(0, len(paths), _CHUNK):
+        args = ["ls-tree", "-z", *(["-r", "-t"] if recurse else []), commit, "--",
+                *paths[start:start + _CHUNK]]
+        try:
+            out = git(root, *args)
+        except GitFailed as exc:
+            raise InputError(f"git could not read commit {commit[:12]}: {exc.detail}") \
+                from None
+        for line in out.split(b"\0"):
+            if not line:
+                continue
+            meta, _, name = line.partition(b"\t")
+            mode, kind, oid = meta.decode("ascii").split(" ")
+            listing[name.decode("utf-8", "surrogateescape")] = _Node(mode, kind, oid)
+    return listing
+
+
+def _resolve(parts: tuple[str, ...], listing: dict[str, _Node],
+             settled: set[str]) -> _Found | str:
+    """The file at `parts` from what ls-tree listed, a link refused on the way, or (a
+    str) a folder on the way ls-tree -r -t did not show that must be asked about: it is
+    missing, or a file or link rather than a folder."""
+    node: _Node | None = None
+    for index in range(1, len(parts) + 1):
+        path = "/".join(parts[:index])
+        node = listing.get(path)
+        if node is None:
+            return None if index == len(parts) or path in settled else path
+        if node.mode == "120000":
+            return _Link(path)
+        if index < len(parts) and node.kind != "tree":
+            return None
+    return node if node is not None and node.kind == "blob" else None
+
+
+def _cat_file(root: Path, names: list[str]) -> dict[str, bytes | None]:
+    """One `git cat-file --batch` for `names` (object ids, or `COMMIT:PATH`): the content
+    of each, None for one git does not have."""
+    if not names:
+        return {}
+    try:
+        out = git(root, "cat-file", "--batch", data="".join(f"{n}\n" for n in names).encode())
+    except GitFailed as exc:
+        raise InputError(f"git could not read the committed files: {exc.detail}") from None
+    found: dict[str, bytes | None] = {}
+    at = 0
+    for name in names:
+        end = out.index(b"\n", at)
+        header = out[at:end].split(b" ")
+        if len(header) != 3 or not header[2].isdigit():  # "NAME missing" (or ambiguous)
+            found[name], at = None, end + 1
+            continue
+        size = int(header[2])
+        found[name], at = out[end + 1:end + 1 + size], end + 1 + size + 1
+    return found
+
+
+def _read_blobs(root: Path, oids: list[str],
+                also: Iterable[str] = ()) -> dict[str, bytes | None]:
+    """The contents of `oids` (cached ones from the cache), and of the objects named
+    `also`, with one `git cat-file --batch` for all that are not cached."""
+    found: dict[str, bytes | None] = {}
+    with _lock:
+        for oid in oids:
+            if oid in _blobs:
+                found[oid] = _blobs[oid]
+            elif oid == _last_large[0]:
+                found[oid] = _last_large[1]
+    read = _cat_file(root, [n for n in dict.fromkeys([*oids, *also]) if n not in found])
+    for oid in oids:
+        if oid in read:
+            data = read[oid]
+            if data is None:
+                raise InputError(f"git has no object {oid} in {root}; the repository is "
+                                 "damaged (git fsck)")
+            _remember_blob(oid, data)
+    return {**read, **found}
+
+
+def _look_up(root: Path, commit: str, rels: list[str], contents: bool,
+             also_read: Iterable[str] = ()) -> None:
+    """Find `rels` in `commit` with one `ls-tree -r -t` and cache what was found. A
+    folder on the way that it did not show (usually a missing year folder) is asked
+    about in the `cat-file --batch` that reads the contents; only a file or link there
+    (rare) takes a third call, to see its mode. `also_read`: blobs found before, whose
+    contents are wanted too, read in the same call."""
+    listing = _ls_tree(root, commit, rels, recurse=True)
+    results = {rel: _resolve(repository_parts(rel), listing, set()) for rel in rels}
+    unclear = list(dict.fromkeys(r for r in results.values() if isinstance(r, str)))
+    blobs = [*also_read, *(n.oid for n in results.values() if isinstance(n, _Node))] \
+        if contents else []
+    if unclear or blobs:
+        asked = {path: f"{commit}:{path}" for path in unclear if "\n" not in path}
+        answers = _read_blobs(root, blobs, asked.values())
+        there = [path for path in unclear
+                 if path not in asked or answers.get(asked[path]) is not None]
+        if there:  # a file or a link where a folder would be: its mode tells which
+            listing.update(_ls_tree(root, commit, there, recurse=False))
+        settled = set(unclear)
+        results = {rel: _resolve(repository_parts(rel), listing, settled) for rel in rels}
+    for rel, found in results.items():
+        assert not isinstance(found, str)
+        _remember_node((str(root), commit, rel), found)
+
+
+def prefetch(root: Path, commit: str, rels: Iterable[str], *, contents: bool = False) -> None:
+    """Look up many files of `commit` at once (and with `contents`, read them): the
+    `committed_blob`/`committed_bytes` calls that follow for them start no process. Two
+    git calls at most in the usual case, whatever the number of paths. A path refused (a
+    link on the way) is refused when it is asked for, not here."""
+    if not commit:
+        return
+    paths = []
+    for rel in rels:
+        try:
+            paths.append("/".join(repository_parts(rel)))  # as _committed_node keys them
+        except InputError:
+            continue  # refused when asked for
+    unique = list(dict.fromkeys(paths))
+    wanted = [rel for rel in unique if not _cached_node((str(root), commit, rel))[0]]
+
+    def found_blobs() -> list[str]:
+        nodes = [_cached_node((str(root), commit, rel))[1] for rel in unique]
+        return [node.oid for node in nodes if isinstance(node, _Node)]
+
+    if wanted:  # and the contents of those found before, in the same call
+        _look_up(root, commit, wanted, contents, found_blobs() if contents else ())
+    if contents:  # all read by now, unless they were found before and nothing was wanted
+        _read_blobs(root, found_blobs())
+
+
+def _committed_node(root: Path, rel: str, commit: str) -> _Node | None:
+    """The file `rel` in `commit` (None if absent or not a file). A symbolic link (git
+    mode 120000) anywhere on the path is refused, never followed."""
     parts = repository_parts(rel)
     if not commit:  # a repository with no commit yet
         return None
-    node = _repo(root).commit(commit).tree
-    for index, part in enumerate(parts):
-        if node.type != "tree":
-            return None
-        try:
-            node = node / part
-        except KeyError:
-            return None
-        if stat.S_ISLNK(node.mode):
-            raise symlink_refused("/".join(parts[:index + 1]))
-    return node if node.type == "blob" else None
+    key = (str(root), commit, "/".join(parts))
+    known, found = _cached_node(key)
+    if not known:
+        _look_up(root, commit, [key[2]], contents=False)
+        found = _cached_node(key)[1]
+    if isinstance(found, _Link):
+        raise symlink_refused(found.path)
+    return found
 
 
 def committed_bytes(root: Path, rel: str, commit: str) -> bytes | None:
     """The file `rel` as committed in `commit`, or None if it has no such file."""
+    with contextlib.suppress(InputError):  # found and read at once; refusals come below
+        prefetch(root, commit, [rel], contents=True)
     node = _committed_node(root, rel, commit)
-    return None if node is None else node.data_stream.read()
+    return None if node is None else _read_blobs(root, [node.oid])[node.oid]
 
 
 def committed_blob(root: Path, rel: str, commit: str) -> str | None:
     """The blob id of `rel` in `commit` (what identifies its content), or None."""
     node = _committed_node(root, rel, commit)
-    return None if node is None else str(node.hexsha)
+    return None if node is None else node.oid
 
+
+# --- the work tree -------------------------------------------------------------------------
 
 def working_file(root: Path, rel: str) -> Path | None:
     """The regular file `rel` in the work tree, or None if there is none. A symbolic link
@@ -108,36 +450,47 @@ def working_bytes(root: Path, rel: str) -> bytes | None:
         return handle.read()
 
 
-def file_state(root: Path, rel: str) -> str:
-    """"clean" (in HEAD, working copy and index equal to it), "untracked" (not in HEAD) or
-    "modified" (in HEAD, but edited or staged since)."""
-    repo = _repo(root)
-    try:
-        repo.head.commit.tree / rel
-    except (ValueError, KeyError):  # no commit yet, or not in HEAD's tree
-        return "untracked"
-    return "modified" if repo.git.status("--porcelain", "--", rel).strip() else "clean"
+def status_codes(root: Path, rels: Iterable[str]) -> dict[str, str]:
+    """git's porcelain XY code for each of `rels` ("" when clean), from one `git status`
+    for all of them: X is the index against HEAD, Y the work tree against the index; "??"
+    untracked, "!!" ignored. Renames are not paired (a moved entry is added, as it would
+    be alone)."""
+    wanted = list(dict.fromkeys(rels))
+    codes = dict.fromkeys(wanted, "")
+    if not wanted:
+        return codes
+    # git matches every index entry against every pathspec: hundreds of paths in a big
+    # index cost more than asking about their folders and keeping the paths wanted.
+    specs = wanted if len(wanted) <= _FEW_PATHS else \
+        list(dict.fromkeys(str(PurePosixPath(rel).parent) for rel in wanted))
+    # Optional locks off: `status` must not take index.lock from a publisher committing.
+    out = git(root, "status", "--porcelain", "-z", "--ignored", "--untracked-files=all",
+              "--no-renames", "--", *specs, env={"GIT_OPTIONAL_LOCKS": "0"})
+    for record in out.split(b"\0"):
+        if len(record) < 4:
+            continue
+        code, path = record[:2].decode("ascii"), record[3:].decode("utf-8", "surrogateescape")
+        for rel in ([path] if not path.endswith("/") else
+                    [r for r in wanted if r.startswith(path)]):
+            if codes.get(rel) == "":  # the first line for a path, as git sorts them
+                codes[rel] = code
+    return codes
 
 
 def status_code(root: Path, rel: str) -> str:
-    """git's porcelain XY code for `rel`, "" when it is clean: X is the index against
-    HEAD, Y the work tree against the index; "??" untracked, "!!" ignored."""
-    # Plain git, not GitPython: preview asks this, and importing GitPython would double
-    # its start-up time.
-    import subprocess
-
-    line = subprocess.run(["git", "status", "--porcelain", "--ignored", "--", rel],
-                          cwd=root, capture_output=True, text=True, check=False,
-                          env={**os.environ, **GIT_ENV}).stdout
-    return line[:2] if line else ""
+    """git's porcelain XY code for `rel`, "" when it is clean (see status_codes)."""
+    return status_codes(root, [rel])[rel]
 
 
-def head_commit(root: Path) -> str:
-    """HEAD's commit id, or "" in a repository with no commit yet."""
+def file_state(root: Path, rel: str) -> str:
+    """"clean" (in HEAD, working copy and index equal to it), "untracked" (not in HEAD) or
+    "modified" (in HEAD, but edited or staged since)."""
     try:
-        return str(_repo(root).head.commit.hexsha)
-    except ValueError:
-        return ""
+        if committed_blob(root, rel, head_commit(root)) is None:
+            return "untracked"
+    except InputError:  # a link on the way: it is not a file of HEAD
+        return "untracked"
+    return "modified" if status_code(root, rel) else "clean"
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -153,13 +506,20 @@ def atomic_write(path: Path, text: str) -> None:
     fsync_dir(path.parent)
 
 
+# --- writing: init, commit, pull, push ---------------------------------------------------------
+
+def init_repository(root: Path) -> None:
+    """`git init` in `root` (made if missing)."""
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        git(root, "init", "-q")
+    except GitFailed as exc:
+        raise InputError(f"git init {root} failed: {exc.detail}") from None
+
+
 def commit_file(root: Path, rel: str, message: str, author: str | None) -> str:
     """Commit `rel` alone: other staged or modified files stay exactly as they were."""
-    from git import GitCommandError
-
-    repo = _repo(root)
     env = {}
-    args = ["--only", "--no-verify", "-m", message]
     if author:
         name, email = author.rsplit(" <", 1)
         env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.rstrip(">"),
@@ -167,23 +527,21 @@ def commit_file(root: Path, rel: str, message: str, author: str | None) -> str:
     try:
         # --no-verify: the tool's own one-line change must not be stopped or rewritten
         # by hooks written for people's commits once the thread is already on X.
-        repo.git.commit(*args, "--", rel, env=env)
-    except GitCommandError as exc:
-        detail = (exc.stderr or str(exc)).strip()
+        git(root, "commit", "--only", "--no-verify", "-q", "-m", message, "--", rel, env=env)
+    except GitFailed as exc:
+        detail = exc.detail
         hint = (" Set git.author in config.yaml or git config user.name/user.email."
                 if "identity" in detail or "tell me who you are" in detail.lower() else "")
         raise InputError(f"git could not commit {rel}: {detail}.{hint}") from None
-    return repo.head.commit.hexsha
+    return head_commit(root)
 
 
 def pull(root: Path) -> None:
     """Fast-forward only: a diverged branch is reported, never merged."""
-    from git import GitCommandError
-
     try:
-        _repo(root).git.pull("--ff-only")
-    except GitCommandError as exc:
-        detail = (exc.stderr or str(exc)).strip()
+        git(root, "pull", "--ff-only")
+    except GitFailed as exc:
+        detail = exc.detail
         if "diverg" in detail or "Not possible to fast-forward" in detail:
             raise InputError(f"git pull: the branch has diverged from its upstream; "
                              f"reconcile it by hand ({detail})") from None
@@ -192,24 +550,39 @@ def pull(root: Path) -> None:
 
 def push(root: Path, attempts: int = 3) -> None:
     """Push; a rejected push is rebased onto the upstream and retried, never forced."""
-    from git import GitCommandError
-
-    repo = _repo(root)
     for attempt in range(attempts):
         try:
-            repo.git.push()
+            git(root, "push")
             return
-        except GitCommandError as exc:
-            detail = (exc.stderr or str(exc)).strip()
+        except GitFailed as exc:
+            detail = exc.detail
             rejected = "rejected" in detail or "fetch first" in detail
             if not rejected or attempt == attempts - 1:
                 raise TemporaryError(f"git push failed: {detail}; the commit is kept "
                                      "locally, push it by hand or rerun") from None
         try:
-            repo.git.pull("--rebase")
-        except GitCommandError as exc:
-            with contextlib.suppress(GitCommandError):
-                repo.git.rebase("--abort")
+            git(root, "pull", "--rebase")
+        except GitFailed as exc:
+            with contextlib.suppress(GitFailed):
+                git(root, "rebase", "--abort")
             raise TemporaryError(f"git push was rejected and rebasing onto the upstream "
-                                 f"failed ({(exc.stderr or str(exc)).strip()}); the commit "
-                                 "is kept locally") from None
+                                 f"failed ({exc.detail}); the commit is kept locally") from None
+
+
+# --- doctor's questions ------------------------------------------------------------------------
+
+def config_value(root: Path, key: str) -> str:
+    """A git setting as git reads it (repository, global and system files), "" if unset."""
+    try:
+        return git(root, "config", "--get", key).decode("utf-8", "replace").strip()
+    except GitFailed:
+        return ""
+
+
+def remote_problem(root: Path, timeout: float = 20.0) -> str | None:
+    """Why the remote cannot be reached (git's last line), None if it answers."""
+    try:
+        git(root, "ls-remote", "--heads", timeout=timeout)
+    except GitFailed as exc:
+        return " ".join(exc.detail.splitlines()[-1:])
+    return None

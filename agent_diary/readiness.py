@@ -53,7 +53,11 @@ def refuse_placeholder(entry: Entry) -> None:
 
 def commit_state(root: Path, rel: str) -> str:
     """"clean", "modified", "staged" (added to the index, not committed) or "untracked"."""
-    code = gitstore.status_code(root, rel)
+    return _commit_state(gitstore.status_code(root, rel))
+
+
+def _commit_state(code: str) -> str:
+    """commit_state from git's porcelain XY `code`."""
     if not code:
         return "clean"
     if code in ("??", "!!"):
@@ -97,8 +101,9 @@ def preview_warnings(diary: Diary, thread: Thread) -> list[str]:
     states = [(entry.source, _entry_state_warning)]
     states += [(path, _media_state_warning) for path in
                dict.fromkeys(item.path for post in thread.posts for item in post.media)]
+    codes = gitstore.status_codes(diary.root, [rel for rel, _ in states])  # one git call
     for rel, warning in states:
-        message = warning(rel, commit_state(diary.root, rel))
+        message = warning(rel, _commit_state(codes[rel]))
         if message:
             warnings.append(message)
     if entry.status == "ready" and still_placeholder(entry):

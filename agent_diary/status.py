@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,10 +91,12 @@ def _uncommitted(rel: str, code: str) -> str:
 
 
 def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None = None,
-               catch_up_days: int = 0, holder: LockHolder | None = None) -> DayStatus:
+               catch_up_days: int = 0, holder: LockHolder | None = None,
+               codes: Mapping[str, str] | None = None) -> DayStatus:
     """Where the entry for `date` stands. `oldest_scheduled`: the oldest date the service
     still posts on its own (today minus schedule.catch_up_days); `holder`: the publisher
-    holding the lock now, if any."""
+    holding the lock now, if any; `codes`: git's status codes of the entries, asked for
+    all dates at once (`entry_codes`), else asked here."""
     try:
         path = diary.entry_path(date)
     except NothingToPost:
@@ -129,7 +132,9 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
                                          f"{post_url(username, first, api)}")
     if entry.status == "draft":
         return DayStatus(date, "draft", rel)
-    code = gitstore.status_code(diary.root, rel)  # one git call: clean, or why not
+    # Clean, or why not: from the one `git status` of the whole window if it was asked.
+    code = codes[rel] if codes is not None and rel in codes else \
+        gitstore.status_code(diary.root, rel)
     if code:
         return DayStatus(date, "uncommitted", _uncommitted(rel, code))
     reason = f"; last attempt stopped: {journal.stopped}" if journal.stopped else ""
@@ -150,6 +155,24 @@ def recent_status(diary: Diary, today: dt.date, days: int,
     """The last `days` dates, newest first. `catch_up_days` as the service reads it."""
     oldest = today - dt.timedelta(days=catch_up_days)
     holder = lock_holder(diary.state_dir)
-    return [day_status(diary, today - dt.timedelta(days=offset), oldest_scheduled=oldest,
-                       catch_up_days=catch_up_days, holder=holder)
-            for offset in range(days)]
+    dates = [today - dt.timedelta(days=offset) for offset in range(days)]
+    codes = entry_codes(diary, dates)
+    return [day_status(diary, date, oldest_scheduled=oldest, catch_up_days=catch_up_days,
+                       holder=holder, codes=codes)
+            for date in dates]
+
+
+def entry_codes(diary: Diary, dates: list[dt.date]) -> dict[str, str]:
+    """git's status code of every entry file of `dates` in the work tree, from one `git
+    status` (one per date would read the whole index each time: minutes in a big diary).
+    A path refused here (a link) is left out: day_status reports it."""
+    rels = []
+    for date in dates:
+        for path in diary.candidates(date):
+            rel = diary.rel(path)
+            try:
+                if gitstore.working_file(diary.root, rel) is not None:
+                    rels.append(rel)
+            except AgentDiaryError:
+                continue
+    return gitstore.status_codes(diary.root, rels) if rels else {}

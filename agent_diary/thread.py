@@ -173,9 +173,11 @@ def _recent_threads(diary: Diary, config: Config, date: dt.date,
     """The threads of the entries within `days` days either side of `date`: X refuses a
     repeat by when it is posted, and a later day's entry may well be posted first."""
     threads = {}
-    for offset in (*range(-1, -days - 1, -1), *range(1, days + 1)):
-        if not 1 <= date.toordinal() + offset <= dt.date.max.toordinal():
-            continue  # no such day
+    offsets = [offset for offset in (*range(-1, -days - 1, -1), *range(1, days + 1))
+               if 1 <= date.toordinal() + offset <= dt.date.max.toordinal()]  # real days
+    # All the neighbours' entries with one or two git calls, not two or three per day.
+    diary.prefetch(date + dt.timedelta(days=offset) for offset in offsets)
+    for offset in offsets:
         day = date + dt.timedelta(days=offset)
         try:
             # Not recursing: that day's own neighbours are not this thread's concern.
