@@ -7,13 +7,23 @@ the real publisher — journal fsyncs, lock, front matter, git commit included �
 prints the requests it made (target: exactly 10 creates + 1 users/me) and its time per
 post beyond the baseline: the same 10 creates sent as bare signed requests (requests +
 requests-oauthlib) to the same emulator in the same run. Target: under 50 ms per post.
+
+Then whole processes (issue 11): `python -m agent_diary publish` of a fresh 10-post entry
+(credentials and AGENT_DIARY_X_API_URL from the environment, as a CI job runs it) against
+a bare tweepy loop in its own process (import tweepy, 10 create_tweet calls, each a reply
+to the one before) posting to the same emulator, runs alternating, a fresh emulator for
+each pair. Target: publish at most 1.3 times the loop. Both processes read bytecode (an
+installed package has it; PYTHONDONTWRITEBYTECODE would make only ours compile its source
+on every run): the first run of each writes it to a temporary PYTHONPYCACHEPREFIX.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -51,10 +61,87 @@ def make_repo(root: Path, tag: str) -> Diary:
     return Diary(root=root, config_path=root / "config.yaml")
 
 
+# The baseline process: what any script posting a thread with tweepy must do. tweepy
+# hard-codes api.twitter.com, so its session is pointed at the emulator (as ours is).
+TWEEPY_LOOP = """
+import os, sys, requests, tweepy
+base = os.environ["AGENT_DIARY_X_API_URL"]
+class Routed(requests.Session):
+    def request(self, method, url, *args, **kwargs):
+        return super().request(method, url.replace("https://api.twitter.com", base),
+                               *args, **kwargs)
+client = tweepy.Client(consumer_key=os.environ["X_CONSUMER_KEY"],
+                       consumer_secret=os.environ["X_CONSUMER_SECRET"],
+                       access_token=os.environ["X_ACCESS_TOKEN"],
+                       access_token_secret=os.environ["X_ACCESS_TOKEN_SECRET"],
+                       return_type=dict)
+client.session = Routed()
+previous = None
+for i in range(int(sys.argv[1])):
+    text = f"Post {i} of loop {sys.argv[2]}: what the agent did today, in a sentence or two."
+    previous = client.create_tweet(text=text, in_reply_to_tweet_id=previous,
+                                   user_auth=True)["data"]["id"]
+"""
+
+
+def process_env(account: Account, url: str, pycache: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPYCACHEPREFIX": pycache, "AGENT_DIARY_X_API_URL": url,
+            "X_CONSUMER_KEY": account.consumer_key,
+            "X_CONSUMER_SECRET": account.consumer_secret,
+            "X_ACCESS_TOKEN": account.access_token,
+            "X_ACCESS_TOKEN_SECRET": account.access_token_secret}
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def processes(runs: int, tmp: Path) -> None:
+    """Whole processes, alternating: the CLI's publish against the bare tweepy loop, and
+    the loop importing first the libraries publish cannot do without (its floor)."""
+    cli, loop, floor = [], [], []
+    libraries = "import click, yaml, jinja2, markdown_it\n"
+    pycache = str(tmp / "pycache")
+    for run in range(runs + 1):  # run 0 writes the bytecode and is not counted
+        account = Account()
+        with Emulator(account) as emulator:
+            env = process_env(account, emulator.url, pycache)
+            diary = make_repo(tmp / f"cli{run}", f"cli {run}")
+            times = (timed([sys.executable, "-c", TWEEPY_LOOP, str(POSTS), str(run)], env,
+                           tmp),
+                     timed([sys.executable, "-m", "agent_diary", "publish", "--date", DATE,
+                            "--repo", str(diary.root)], env, tmp),
+                     timed([sys.executable, "-c", libraries + TWEEPY_LOOP, str(POSTS),
+                            f"{run} floor"], env, tmp))
+        if run:
+            loop.append(times[0])
+            cli.append(times[1])
+            floor.append(times[2])
+    print(f"process: bare tweepy loop, {POSTS} creates    "
+          f"{statistics.median(loop) * 1000:7.1f} ms")
+    print(f"process: agent-diary publish, {POSTS} posts   "
+          f"{statistics.median(cli) * 1000:7.1f} ms  ratio "
+          f"{statistics.median(cli) / statistics.median(loop):.2f} (target ≤ 1.3)")
+    print(f"process: the loop importing click, yaml, jinja2 and markdown_it first "
+          f"{statistics.median(floor) * 1000:7.1f} ms  ratio "
+          f"{statistics.median(floor) / statistics.median(loop):.2f} (what those imports "
+          "alone cost publish, before any of its own work)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--process-runs", type=int, default=9)
+    parser.add_argument("--only-processes", action="store_true")
+    args = parser.parse_args()
+    runs = args.runs
+    if args.only_processes:
+        with tempfile.TemporaryDirectory() as tmp:
+            processes(args.process_runs, Path(tmp))
+        return
     account = Account()
     credentials = Credentials(account.consumer_key, account.consumer_secret,
                               account.access_token, account.access_token_secret)
@@ -97,6 +184,8 @@ def main() -> None:
           f"ratio {statistics.median(publish_times) / statistics.median(baseline_times):.2f}")
     print(f"client overhead per post beyond the baseline  {per_post * 1000:7.1f} ms "
           "(target < 50 ms)")
+    with tempfile.TemporaryDirectory() as tmp:
+        processes(args.process_runs, Path(tmp))
 
 
 if __name__ == "__main__":

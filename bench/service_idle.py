@@ -8,6 +8,11 @@ memory and the CPU time used after start-up: once with a 1-second poll (to measu
 cost of one poll) and once with a 1-hour poll (the cost of idling between polls). From
 those it prints the CPU per hour with a 1-minute poll (target: under 1 s) and the
 memory (target: at most 60 MB), with a bare `python` process as the baseline.
+
+Issue 11 adds the memory of a service that has posted (target: at most 60 MB): a third
+diary whose entry for today is committed and due, so the first poll publishes it (a
+3-post thread) to the emulator; its resident memory is read a few seconds after the
+"posted" line, with its children's (none should live on) counted too.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -32,23 +38,40 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
-def make_diary(root: Path, poll: str) -> None:
+def children_rss_mb(pid: int) -> float:
+    """The resident memory of `pid`'s live children (git helpers GitPython kept open)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                total += rss_mb(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+POSTED = "---\ntitle: Posted already\ntweet_ids: [\"1\"]\nposted_at: \"2026-01-01T00:00:00Z\"\n" \
+    "---\nNothing new today.\n"
+DUE = "---\ntitle: Due now\n---\n" + "\n\n---\n\n".join(
+    f"Post {i} of today's entry: what the agent did, in a sentence or two." for i in range(3))
+
+
+def make_diary(root: Path, poll: str, text: str = POSTED) -> None:
     root.mkdir()
     for args in (["init", "-q", "-b", "main"], ["config", "user.name", "bench"],
                  ["config", "user.email", "bench@example.invalid"]):
         subprocess.run(["git", *args], cwd=root, check=True)
     today = dt.datetime.now(dt.UTC).date()
     (root / "diary").mkdir()
-    (root / "diary" / f"{today}.md").write_text(
-        "---\ntitle: Posted already\ntweet_ids: [\"1\"]\nposted_at: \"2026-01-01T00:00:00Z\"\n"
-        "---\nNothing new today.\n", encoding="utf-8")
+    (root / "diary" / f"{today}.md").write_text(text, encoding="utf-8")
     (root / "config.yaml").write_text(f'schedule:\n  time: "00:00"\n  poll: {poll}\n',
                                       encoding="utf-8")
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
@@ -71,6 +94,27 @@ def measure(root: Path, env: dict[str, str], seconds: float) -> tuple[float, flo
     return used, memory
 
 
+def measure_after_posting(root: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """(resident MB of the service, its peak, and of its live children) a few seconds
+    after it posted."""
+    process = subprocess.Popen([sys.executable, "-m", "agent_diary", "run"], cwd=root,
+                               env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # the first poll publishes the due entry
+            if ": posted " in line:
+                break
+        else:
+            raise SystemExit("the service never posted the due entry")
+        threading.Thread(target=process.stderr.read, daemon=True).start()  # keep draining
+        time.sleep(3)
+        return (rss_mb(process.pid), rss_mb(process.pid, "VmHWM"),
+                children_rss_mb(process.pid))
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30)
@@ -86,6 +130,8 @@ def main() -> None:
         make_diary(Path(tmp) / "idle", "1h")
         polling_cpu, polling_rss = measure(Path(tmp) / "busy", env, seconds)
         idle_cpu, idle_rss = measure(Path(tmp) / "idle", env, seconds)
+        make_diary(Path(tmp) / "posting", "1h", DUE)
+        posted_rss, posted_peak, posted_children = measure_after_posting(Path(tmp) / "posting", env)
         bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
         time.sleep(2)
         bare_rss = rss_mb(bare.pid)
@@ -98,8 +144,12 @@ def main() -> None:
     print(f"CPU per hour with a 1-minute poll      {per_hour:7.3f} s  (target < 1 s)")
     print(f"resident memory, service               {max(polling_rss, idle_rss):7.1f} MB "
           f"(target <= 60 MB)")
+    print(f"resident memory, service after posting {posted_rss:7.1f} MB "
+          f"(peak {posted_peak:.1f} MB; + {posted_children:.1f} MB of live children; "
+          "target <= 60 MB)")
     print(f"resident memory, bare python (baseline) {bare_rss:6.1f} MB  ratio "
-          f"{max(polling_rss, idle_rss) / bare_rss:.1f}")
+          f"{max(polling_rss, idle_rss) / bare_rss:.1f}, after posting "
+          f"{posted_rss / bare_rss:.1f}")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,19 @@
 Prints the median wall time of each command and its ratio to the baseline
 `python -c "import yaml, jinja2"` measured in the same run, and the ratio of
 `preview` in a diary of 20,000 entries to one of 10. Targets: --help at most 1.5 times,
-preview at most 2.5 times the baseline; 20,000 vs 10 entries ≤ 1.2.
+preview at most 2.0 times the baseline (issue 11; it was 2.5); 20,000 vs 10 entries ≤ 1.2.
+
+Every process reads bytecode, as an installed package does (pip compiles it): with
+PYTHONDONTWRITEBYTECODE set, as in some shells and CI images, an editable checkout's own
+modules would be compiled from source on every run while yaml and jinja2 (the baseline)
+are read from their bytecode. The warm-up run of each command writes the bytecode to a
+temporary PYTHONPYCACHEPREFIX, so the tree is left untouched.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -42,14 +49,24 @@ def make_diary(root: Path, entries: int) -> None:
     (diary / "2026-11-28.md").write_text(ENTRY.format(n="today"), encoding="utf-8")
 
 
-def median_time(command: list[str], cwd: Path, runs: int) -> float:
-    subprocess.run(command, cwd=cwd, check=True, capture_output=True)  # warm the caches
-    samples = []
+def bytecode_env(pycache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPYCACHEPREFIX": str(pycache)}
+
+
+def median_times(commands: list[tuple[list[str], Path]], runs: int,
+                 env: dict[str, str]) -> list[float]:
+    """Each command's median wall time, the commands run in turn (alternating, so a busy
+    moment of the machine falls on all of them alike)."""
+    for command, cwd in commands:  # warm the caches and write the bytecode
+        subprocess.run(command, cwd=cwd, check=True, capture_output=True, env=env)
+    samples: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for index, (command, cwd) in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(command, cwd=cwd, check=True, capture_output=True, env=env)
+            samples[index].append(time.perf_counter() - start)
+    return [statistics.median(times) for times in samples]
 
 
 def main() -> None:
@@ -62,15 +79,15 @@ def main() -> None:
         small, large = Path(tmp) / "small", Path(tmp) / "large"
         make_diary(small, 10)
         make_diary(large, 20_000)
-        baseline = median_time([python, "-c", "import yaml, jinja2"], small, runs)
-        helptime = median_time([python, "-m", "agent_diary", "--help"], small, runs)
-        small_preview = median_time(preview, small, runs)
-        large_preview = median_time(preview, large, runs)
+        baseline, helptime, small_preview, large_preview = median_times(
+            [([python, "-c", "import yaml, jinja2"], small),
+             ([python, "-m", "agent_diary", "--help"], small),
+             (preview, small), (preview, large)], runs, bytecode_env(Path(tmp) / "pycache"))
     print(f"baseline  python -c 'import yaml, jinja2'  {baseline * 1000:7.1f} ms")
     print(f"--help                                   {helptime * 1000:7.1f} ms  "
           f"ratio {helptime / baseline:.2f} (target ≤ 1.5)")
     print(f"preview, 10 entries                      {small_preview * 1000:7.1f} ms  "
-          f"ratio {small_preview / baseline:.2f} (target ≤ 2.5)")
+          f"ratio {small_preview / baseline:.2f} (target ≤ 2.0)")
     print(f"preview, 20,000 entries                  {large_preview * 1000:7.1f} ms  "
           f"ratio to 10 entries {large_preview / small_preview:.2f} (target ≤ 1.2)")
 
