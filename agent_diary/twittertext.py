@@ -415,26 +415,79 @@ def _emoji_at(text: str, index: int) -> int:
     return 0
 
 
+# Runs of code points that weigh 2 (the complement of _LIGHT_RANGES).
+_HEAVY_RUN = re.compile("[^\x00-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]+")
+
+
+@lru_cache(maxsize=1)
+def _emoji_hints() -> re.Pattern[str]:
+    """© ®, which weigh 2 on their own, and the characters listed emoji sequences have
+    second: a sequence can start only right before one. As ranges (a search through a
+    class of ranges is fast; one through the ~350 first characters is slow)."""
+    sequences, _, _ = _emoji_sequences()
+    codes = sorted({ord(sequence[1]) for sequence in sequences if len(sequence) > 1})
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    listed = "".join(re.escape(chr(low)) + ("-" + re.escape(chr(high)) if high > low else "")
+                     for low, high in ranges)
+    return re.compile(f"[{re.escape(_LIGHT_EMOJI)}{listed}]")
+
+
+def _plain_weight(text: str, start: int, end: int) -> int:
+    """text[start:end] with no emoji sequence in it: 1 a code point, 2 for heavy ones."""
+    return end - start + sum(map(len, _HEAVY_RUN.findall(text, start, end)))
+
+
+def _weigh(text: str, start: int, end: int, emoji_parsing: bool) -> tuple[int, int]:
+    """The weight of text[start:end] as counted from `start` character by character, and
+    where that count stands after it: past `end` when an emoji sequence runs over it."""
+    if not emoji_parsing:
+        return _plain_weight(text, start, end), end
+    total, index, cursor = 0, start, start
+    hints, limit = _emoji_hints(), min(len(text), end + 1)  # +1: a second char at `end`
+    while index < end:
+        hint = hints.search(text, cursor, limit)
+        if hint is None:
+            break
+        cursor = hint.start() + 1
+        at = hint.start() - (text[hint.start()] not in _LIGHT_EMOJI)
+        if at < index:
+            continue
+        if at >= end:
+            break
+        total += _plain_weight(text, index, at)
+        sequence = _emoji_at(text, at)
+        total += 2 if sequence or text[at] in _LIGHT_EMOJI else _weight(text[at])
+        index = at + (sequence or 1)
+        cursor = max(cursor, index)
+    if index >= end:
+        return total, index
+    return total + _plain_weight(text, index, end), end
+
+
 @lru_cache(maxsize=4096)
 def weighted_length(text: str, emoji_parsing: bool = True) -> int:
-    """`emoji_parsing=False` is twitter-text's v2 rules, only for its v2 conformance cases."""
+    """`emoji_parsing=False` is twitter-text's v2 rules, only for its v2 conformance cases.
+
+    As twitter-text walks the text: a URL where one starts weighs 23, else the longest
+    listed emoji sequence 2, else the code point its weight. The stretches between URLs
+    are weighed a run at a time, and only where an emoji sequence can start one by one."""
     text = _normalise(text)
-    urls = {start: len(url) for start, _, url in url_entities(text)}
     total, index = 0, 0
-    while index < len(text):
-        if index in urls:
+    for start, _, url in url_entities(text):
+        if start < index:  # inside an emoji sequence that ran over it: never seen
+            continue
+        weight, index = _weigh(text, index, start, emoji_parsing)
+        total += weight
+        if index == start:
             total += URL_WEIGHT
-            index += urls[index]
-            continue
-        sequence = _emoji_at(text, index) if emoji_parsing else 0
-        if sequence:
-            total += 2
-            index += sequence
-            continue
-        char = text[index]
-        total += 2 if emoji_parsing and char in _LIGHT_EMOJI else _weight(char)
-        index += 1
-    return total
+            index += len(url)
+    weight, index = _weigh(text, index, len(text), emoji_parsing)
+    return total + weight
 
 
 def is_valid(text: str, emoji_parsing: bool = True) -> bool:
