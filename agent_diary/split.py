@@ -26,6 +26,15 @@ class Post(NamedTuple):
     media: tuple[MediaRef, ...] = ()
 
 
+class TooManyPosts(Exception):
+    """Splitting stopped once the text was sure to need more than `cap` posts: an entry
+    far too long is refused after packing a few hundred posts, not all of them."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"more than {cap} posts")
+        self.cap = cap
+
+
 # Break opportunities inside a block, coarse to fine: (pattern of the separator).
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(\s+)|(?<=[。！？])(\s*)")  # noqa: RUF001
 _WHITESPACE = re.compile(r"\s+")
@@ -53,8 +62,9 @@ def _units(text: str, level: int) -> list[tuple[int, int]]:
 
 
 class _Packer:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, cap: int | None = None) -> None:
         self.limit = limit
+        self.cap = cap  # raise TooManyPosts(cap) at the post after it
         self.posts: list[Post] = []
         self.text = ""
         self.media: list[MediaRef] = []
@@ -68,6 +78,8 @@ class _Packer:
     def flush(self) -> None:
         if self.text:
             self.posts.append(Post(self.text, tuple(self.media)))
+            if self.cap is not None and len(self.posts) > self.cap:
+                raise TooManyPosts(self.cap)
         elif self.media and self.posts:  # images with no text of their own: post before
             last = self.posts[-1]
             self.posts[-1] = Post(last.text, last.media + tuple(self.media))
@@ -131,8 +143,8 @@ def _heading_group(chunk: Chunk, index: int) -> tuple[str, str] | None:
     return (text, text) if text != chunk[index].text else None
 
 
-def _pack(chunks: list[Chunk], limit: int) -> list[Post]:
-    packer = _Packer(limit)
+def _pack(chunks: list[Chunk], limit: int, cap: int | None = None) -> list[Post]:
+    packer = _Packer(limit, cap)
     for chunk in chunks:
         packer.flush()
         for index, block in enumerate(chunk):
@@ -150,12 +162,22 @@ def numbering_suffix(number: int, total: int) -> str:
 
 
 def split_into_posts(chunks: list[Chunk], numbering: bool = False,
-                     limit: int = MAX_WEIGHTED_LENGTH) -> list[Post]:
-    """Posts whose weighted length (numbering included) is at most `limit`."""
+                     limit: int = MAX_WEIGHTED_LENGTH, cap: int | None = None) -> list[Post]:
+    """Posts whose weighted length (numbering included) is at most `limit`. With `cap`,
+    TooManyPosts as soon as more than `cap` posts are certain (the posts are otherwise
+    the same). With numbering a pass is final only when its count has no more digits
+    than its guess, so a pass may run past `cap` up to that many digits; beyond, the
+    next pass reserves more room for the numbers and a smaller limit never gives fewer
+    posts (tests/test_text_scale.py checks that on random text)."""
     total_guess = 1
     while True:
         reserve = len(numbering_suffix(total_guess, total_guess)) if numbering else 0
-        posts = _pack(chunks, limit - reserve)
+        pass_cap = cap if cap is None or not numbering else \
+            max(cap, 10 ** len(str(total_guess)) - 1)
+        try:
+            posts = _pack(chunks, limit - reserve, pass_cap)
+        except TooManyPosts:
+            raise TooManyPosts(cap or 0) from None  # a pass's cap is at least `cap`
         if not numbering:
             return posts
         if len(str(len(posts))) <= len(str(total_guess)):

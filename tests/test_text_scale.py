@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
@@ -43,6 +44,8 @@ from agent_diary.twittertext import (
     url_entities,
     weighted_length,
 )
+
+from .helpers import make_repo
 
 # --- The previous implementation (the oracle) ---------------------------------------------
 
@@ -224,3 +227,74 @@ def test_counting_never_compiles_the_tld_alternation() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "0", "the TLD alternation was compiled"
+
+
+# --- Splitting: stopping early at a cap ----------------------------------------------------
+
+_split_words = st.one_of(
+    st.text(alphabet="abcdefgh", min_size=1, max_size=12),
+    st.sampled_from(["日本語の文。", "end.", "Why?", "😷", "https://example.com/a", "x.com",
+                     "z" * 300, "長" * 200]),
+)
+_split_blocks = st.builds(
+    lambda words, heading: Block(" ".join(words), heading=heading),
+    st.lists(_split_words, min_size=1, max_size=60), st.booleans())
+_split_chunks = st.lists(st.lists(_split_blocks, min_size=1, max_size=6), min_size=1,
+                         max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_split_chunks)
+def test_a_smaller_limit_never_gives_fewer_posts(chunks: list[list[Block]]) -> None:
+    """What lets a numbered split stop at its cap: the later passes reserve more room for
+    the numbers (" 9/9", " 99/99", ...), so they cannot end with fewer posts."""
+    counts = []
+    for limit in (280, 276, 274, 272, 270):
+        try:
+            counts.append(len(split_module._pack(chunks, limit)))
+        except Exception as exc:
+            counts.append(type(exc).__name__)
+    if all(isinstance(count, int) for count in counts):
+        assert counts == sorted(counts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_split_chunks, st.integers(min_value=1, max_value=12), st.booleans())
+def test_a_capped_split_gives_the_same_posts_or_stops_past_the_cap(
+        chunks: list[list[Block]], cap: int, numbering: bool) -> None:
+    try:
+        expected = split_into_posts(chunks, numbering=numbering)
+    except Exception as exc:
+        with pytest.raises(type(exc)):
+            split_into_posts(chunks, numbering=numbering, cap=cap)
+        return
+    try:
+        posts = split_into_posts(chunks, numbering=numbering, cap=cap)
+    except split_module.TooManyPosts as stop:
+        assert stop.cap == cap and len(expected) > cap
+    else:
+        assert posts == expected
+
+
+def test_an_entry_far_too_long_is_refused_with_its_size(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "diary")
+    repo.write("config.yaml", "thread:\n  max_posts: 2\n")
+    body = "".join(f"今日は{n}番目の記録を書いた。Pythonの3.{n % 9}版を試した。"
+                   for n in range(20_000))
+    repo.entry("2026-11-28", f"{body}\n")
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 2, result.stderr
+    assert ("diary/2026-11-28.md: the entry (" in result.stderr
+            and "characters after the template) needs more than 8 posts, more than "
+                "thread.max_posts (2)" in result.stderr)
+
+
+def test_an_entry_that_fits_exactly_is_not_refused(tmp_path: Path) -> None:
+    """Two paragraphs of 280 each make two posts: the blank line between them is in
+    neither (the old shortcut counted it, and refused the entry as needing three)."""
+    repo = make_repo(tmp_path / "diary")
+    repo.write("config.yaml", "thread:\n  max_posts: 2\n")
+    repo.entry("2026-11-28", "a" * 280 + "\n\n" + "b" * 280 + "\n")
+    result = repo.run("preview", "--date", "2026-11-28")
+    assert result.code == 0, result.stderr
+    assert "2 posts" in result.stdout
