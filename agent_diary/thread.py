@@ -16,8 +16,8 @@ from .media import MediaFile, check_post, inspect
 from .readiness import refuse_placeholder
 from .render import markdown_to_chunks, render_template
 from .repeats import find_repeats
-from .split import Post, split_into_posts
-from .twittertext import MAX_WEIGHTED_LENGTH, has_url, weighted_length
+from .split import Post, TooManyPosts, split_into_posts
+from .twittertext import has_url, weighted_length
 from .twittertext import is_valid as is_valid_post
 from .wording import plural
 
@@ -110,6 +110,9 @@ def estimate_cost(posts: tuple[ThreadPost, ...], config: Config) -> float:
     return round(total, 6)
 
 
+SPLIT_CAP_FACTOR = 4  # an entry is split up to 4 times thread.max_posts posts, then refused
+
+
 def build_thread(diary: Diary, config: Config, date: dt.date, *,
                  check_recent: bool = True, placeholder_ok: bool = False) -> Thread:
     """The thread for `date`'s entry, fully validated; touches nothing. With
@@ -125,13 +128,17 @@ def build_thread(diary: Diary, config: Config, date: dt.date, *,
         raise InputError(f"{entry.source}: the template renders to no text")
 
     max_posts = config.thread.max_posts
-    # A cheap lower bound first, so a huge entry fails fast instead of being split.
-    whole = weighted_length("\n\n".join(b.text for chunk in chunks for b in chunk))
-    if whole > max_posts * MAX_WEIGHTED_LENGTH:
-        raise InputError(f"{entry.source}: the entry needs at least "
-                         f"{-(-whole // MAX_WEIGHTED_LENGTH)} posts, more than "
-                         f"thread.max_posts ({max_posts}); shorten it or raise the limit")
-    posts = split_into_posts(chunks, numbering=config.thread.numbering)
+    # A huge entry fails fast: splitting stops a few hundred posts in. (No bound on the
+    # whole text's length is safe: one post can hold a megabyte, as a URL weighs 23 however
+    # long it is, and cuts drop whitespace.) Up to the cap, the message gives the count.
+    cap = SPLIT_CAP_FACTOR * max_posts
+    try:
+        posts = split_into_posts(chunks, numbering=config.thread.numbering, cap=cap)
+    except TooManyPosts:
+        raise InputError(f"{entry.source}: the entry ({len(rendered):,} characters after "
+                         f"the template) needs more than {cap} posts, more than "
+                         f"thread.max_posts ({max_posts}); shorten it or raise the "
+                         "limit") from None
     if len(posts) > max_posts:
         raise InputError(f"{entry.source}: the entry needs {len(posts)} posts, more than "
                          f"thread.max_posts ({max_posts}); shorten it or raise the limit")
