@@ -30,7 +30,7 @@ from .journal import Journal, JournalState, repo_lock
 from .reconcile import find_chain, find_posted, matches
 from .record import post_url, record, restore_hint, same_posts, thread_signature
 from .repeats import duplicate_message, find_repeats
-from .thread import Thread, build_thread
+from .thread import Thread, build_thread, neighbour_dates
 from .xapi import DuplicateContent, MediaExpired, TimelinePost, UnknownOutcome, XClient
 
 CREATE_ATTEMPTS = 3
@@ -376,6 +376,8 @@ def _committed_thread(diary: Diary, view: Diary, config: Config, date: dt.date,
     """The thread of a committed, ready entry, built from one commit (the entry, its
     template, config.yaml and media as committed): every refusal comes before any
     request."""
+    # The entry and the neighbours the repeats check reads, with one look-up of the commit.
+    view.prefetch([date, *neighbour_dates(date)])
     state = gitstore.file_state(diary.root, rel)
     if state == "untracked":
         raise NothingToPost(f"{rel} is not committed (an untracked entry is a draft); "

@@ -121,11 +121,13 @@ def record(diary: Diary, config: Config, rel: str, state: JournalState, date: dt
         raise InputError(f"{rel} was edited while its thread was being posted; the thread "
                          f"is on X ({', '.join(ids)}) but its IDs are not written yet. Commit "
                          "or revert the edit, then rerun publish to record them")
-    if current != wanted:
+    written = current != wanted
+    if written:
         gitstore.atomic_write(path, wanted)
     commit = None
     if config.git.commit:
-        if gitstore.file_state(diary.root, rel) != "clean":
+        # Just written, it differs from HEAD (which holds `committed`): no need to ask git.
+        if written or gitstore.file_state(diary.root, rel) != "clean":
             commit = gitstore.commit_file(
                 diary.root, rel, f"diary: posted {date} as a thread of "
                 f"{plural(len(ids), 'post')}\n\nagent-diary recorded tweet_ids and posted_at.",

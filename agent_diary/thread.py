@@ -175,17 +175,23 @@ def build_thread(diary: Diary, config: Config, date: dt.date, *,
 RECENT_DAYS = 7  # how far either side a post X would call a duplicate is looked for
 
 
+def neighbour_dates(date: dt.date, days: int = RECENT_DAYS) -> list[dt.date]:
+    """The dates within `days` days either side of `date` (not `date`), nearest first
+    before and after, leaving out any past the calendar's ends."""
+    offsets = (*range(-1, -days - 1, -1), *range(1, days + 1))
+    return [date + dt.timedelta(days=offset) for offset in offsets
+            if 1 <= date.toordinal() + offset <= dt.date.max.toordinal()]
+
+
 def _recent_threads(diary: Diary, config: Config, date: dt.date,
                     days: int) -> dict[dt.date, Thread]:
     """The threads of the entries within `days` days either side of `date`: X refuses a
     repeat by when it is posted, and a later day's entry may well be posted first."""
     threads = {}
-    offsets = [offset for offset in (*range(-1, -days - 1, -1), *range(1, days + 1))
-               if 1 <= date.toordinal() + offset <= dt.date.max.toordinal()]  # real days
+    days_around = neighbour_dates(date, days)
     # All the neighbours' entries with one or two git calls, not two or three per day.
-    diary.prefetch(date + dt.timedelta(days=offset) for offset in offsets)
-    for offset in offsets:
-        day = date + dt.timedelta(days=offset)
+    diary.prefetch(days_around)
+    for day in days_around:
         try:
             # Not recursing: that day's own neighbours are not this thread's concern.
             thread = build_thread(diary, config, day, check_recent=False)
