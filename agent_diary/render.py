@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .entry import Entry, MediaRef
@@ -218,8 +219,10 @@ def _inline_text(children: list[Token]) -> tuple[str, list[tuple[int, MediaRef]]
         elif kind == "hardbreak":
             out.append("\n")
         elif kind == "image":
-            media.append((len("".join(out)), MediaRef(path=str(child.attrGet("src") or ""),
-                                                       alt=child.content or None)))
+            # len(out) for now: the offset in the text once joined (joining at every image
+            # made a paragraph of many images quadratic).
+            media.append((len(out), MediaRef(path=str(child.attrGet("src") or ""),
+                                             alt=child.content or None)))
         elif kind == "link_open":
             links.append((str(child.attrGet("href") or ""), len(out)))
         elif kind == "link_close" and links:
@@ -230,6 +233,8 @@ def _inline_text(children: list[Token]) -> tuple[str, list[tuple[int, MediaRef]]
                 out.append(f" {href}" if label else href)
         previous = kind
     text = "".join(out)
+    offsets = list(accumulate(map(len, out), initial=0))
+    media = [(offsets[piece], ref) for piece, ref in media]
     # Whitespace at the ends of a paragraph (left by a removed image) is not content.
     stripped = text.strip(" ")
     lead = len(text) - len(text.lstrip(" "))
