@@ -305,3 +305,18 @@ def test_no_command_needs_gitpython(tmp_path: Path, emulator: EmulatorHandle) ->
     assert results[0].code == 0, results[0].stderr
     for result in results:
         assert "GitPython" not in result.stdout + result.stderr
+
+
+def test_an_idle_poll_starts_no_git_process(repo: DiaryRepo,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the service asks of every diary at every poll (HEAD, config.yaml's blob in
+    it) costs one look-up per commit, then nothing while HEAD stays."""
+    committed(repo, {"config.yaml": "timezone: UTC\n"})
+    count = GitCount(monkeypatch)
+    first = gitstore.committed_blob(repo.root, "config.yaml", gitstore.head_commit(repo.root))
+    assert first is not None and len(count.calls) == 1
+    for _ in range(3):
+        head = gitstore.head_commit(repo.root)
+        assert gitstore.committed_blob(repo.root, "config.yaml", head) == first
+        assert gitstore.committed_bytes(repo.root, "config.yaml", head) == b"timezone: UTC\n"
+    assert len(count.calls) == 2  # the one look-up, and one read of the content
