@@ -204,13 +204,16 @@ class _Link:
 _Found = _Node | _Link | None
 
 _MAX_NODES = 8192  # (repository, commit, path) look-ups kept
-_MAX_BLOB_BYTES = 8 * 2**20  # contents kept in all
-_MAX_CACHED_BLOB = 2**20  # a larger file (an image) is read again when asked again
+# Text (entries, templates, config.yaml) is kept; an image is read again when asked again,
+# so that a service that posted one does not keep it.
+_MAX_BLOB_BYTES = 4 * 2**20  # contents kept in all
+_MAX_CACHED_BLOB = 64 * 2**10
 _lock = threading.Lock()  # the service reads from several threads
 _nodes: OrderedDict[tuple[str, str, str], _Found] = OrderedDict()
 _blobs: OrderedDict[str, bytes] = OrderedDict()  # by blob id: the same in any repository
 _blob_bytes = 0
-_last_large: tuple[str, bytes] = ("", b"")  # the one large file last read (an image)
+# The one larger file just read by a look-up, until the read that follows takes it.
+_last_large: tuple[str, bytes] = ("", b"")
 
 
 def clear_cache() -> None:
@@ -241,7 +244,8 @@ def _cached_node(key: tuple[str, str, str]) -> tuple[bool, _Found]:
 def _remember_blob(oid: str, data: bytes) -> None:
     global _blob_bytes, _last_large
     if len(data) > _MAX_CACHED_BLOB:
-        _last_large = (oid, data)  # found and then read: not read twice
+        with _lock:
+            _last_large = (oid, data)  # found and then read: not read twice
         return
     with _lock:
         if oid in _blobs:
@@ -317,13 +321,14 @@ def _read_blobs(root: Path, oids: list[str],
                 also: Iterable[str] = ()) -> dict[str, bytes | None]:
     """The contents of `oids` (cached ones from the cache), and of the objects named
     `also`, with one `git cat-file --batch` for all that are not cached."""
+    global _last_large
     found: dict[str, bytes | None] = {}
     with _lock:
         for oid in oids:
             if oid in _blobs:
                 found[oid] = _blobs[oid]
             elif oid == _last_large[0]:
-                found[oid] = _last_large[1]
+                found[oid], _last_large = _last_large[1], ("", b"")
     read = _cat_file(root, [n for n in dict.fromkeys([*oids, *also]) if n not in found])
     for oid in oids:
         if oid in read:
@@ -395,7 +400,7 @@ def prefetch(root: Path, commit: str, rels: Iterable[str], *, contents: bool = F
 
     if wanted:  # and the contents of those found before, in the same call
         _look_up(root, commit, wanted, contents, found_blobs() if contents else ())
-    if contents:  # all read by now, unless they were found before and nothing was wanted
+    elif contents:  # all found before: read what is not cached
         _read_blobs(root, found_blobs())
 
 
