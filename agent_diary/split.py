@@ -12,7 +12,8 @@ next post instead.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from collections.abc import Iterator
+from itertools import chain
 from typing import NamedTuple
 
 from .entry import MediaRef
@@ -40,14 +41,16 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(\s+)|(?<=[。！？])(
 _WHITESPACE = re.compile(r"\s+")
 
 
-def _units(text: str, level: int) -> list[tuple[int, int]]:
-    """Spans of `text` at a break level: 0 sentences, 1 words, 2 grapheme clusters."""
+def _units(text: str, level: int) -> Iterator[tuple[int, int]]:
+    """Spans of `text` at a break level: 0 sentences, 1 words, 2 grapheme clusters; made
+    as packing asks for them (see _Packer.place)."""
     if level == 2:
         import regex
 
-        return [m.span() for m in regex.finditer(r"\X", text)]
+        yield from (m.span() for m in regex.finditer(r"\X", text))
+        return
     pattern = _SENTENCE_END if level == 0 else _WHITESPACE
-    spans, start = [], 0
+    start = 0
     for match in pattern.finditer(text):
         # The separator is the whitespace after a sentence end (group 1 or 2), or the
         # whole match for words.
@@ -55,10 +58,9 @@ def _units(text: str, level: int) -> list[tuple[int, int]]:
                       if match.group(g) is not None), 0)
         sep_start, sep_end = match.span(group)
         if sep_start > start and sep_end < len(text):
-            spans.append((start, sep_start))
+            yield start, sep_start
             start = sep_end
-    spans.append((start, len(text)))
-    return spans
+    yield start, len(text)
 
 
 class _Packer:
@@ -109,21 +111,36 @@ class _Packer:
             self.text = text
             self.media.extend(ref for _, ref in media)
             return
+        # The units are made one at a time, as they are placed: each weighs at least 1,
+        # so at most 280 share a post, and a split capped at `cap` posts stops after
+        # (cap + 1) * 280 of them, where a list would first hold one span (and one list
+        # of images) for every character of a megabyte without a space.
         spans = _units(text, level)
-        if len(spans) == 1:
+        first, second = next(spans), next(spans, None)
+        if second is None:
             if level == 2:  # one grapheme cluster longer than a post: nothing left to cut
                 raise InputError("a single character sequence is longer than a whole post: "
                                  f"{text[:40]!r}")
             self.place(text, sep, media, level + 1)
             return
-        starts = [start for start, _ in spans]
-        groups: list[list[tuple[int, MediaRef]]] = [[] for _ in spans]
-        for offset, ref in media:  # an image goes with the unit it stands in or after
-            index = max(0, bisect_right(starts, offset) - 1)
-            groups[index].append((max(0, offset - starts[index]), ref))
-        for index, (start, end) in enumerate(spans):
-            piece_sep = sep if index == 0 else text[spans[index - 1][1]:start]
-            self.place(text[start:end], piece_sep, groups[index], level)
+        # An image goes with the unit it stands in or after (the first: any before it).
+        pending = sorted(enumerate(media), key=lambda item: item[1][0])
+        taken, piece_sep = 0, sep
+        current: tuple[int, int] | None = first
+        for following in chain((second,), spans, (None,)):
+            assert current is not None
+            start, end = current
+            group = []
+            while taken < len(pending) and (following is None
+                                            or pending[taken][1][0] < following[0]):
+                group.append(pending[taken])
+                taken += 1
+            self.place(text[start:end], piece_sep,
+                       [(max(0, offset - start), ref) for _, (offset, ref) in sorted(group)],
+                       level)
+            if following is not None:
+                piece_sep = text[end:following[0]]
+            current = following
 
 
 def _heading_group(chunk: Chunk, index: int) -> tuple[str, str] | None:
@@ -135,7 +152,7 @@ def _heading_group(chunk: Chunk, index: int) -> tuple[str, str] | None:
     for block in chunk[index + 1:]:
         if not block.text:  # an image alone: it adds no text
             continue
-        first = _units(block.text, 0)[0][1] if not block.heading else len(block.text)
+        first = next(_units(block.text, 0))[1] if not block.heading else len(block.text)
         start = text + block.sep + block.text[:first]
         text += block.sep + block.text
         if not block.heading:
