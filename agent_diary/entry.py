@@ -23,6 +23,16 @@ _KEYS = ("title", "status", "template", "time", "tags", "media", "date", "tweet_
 _MEDIA_KEYS = ("path", "alt", "post")
 _KEY_LINE = re.compile(r"""(?:[\w.-]+|"[^"\n]*"|'[^'\n]*')[ \t]*:(?:[ \t]|$)""")
 _YAML_STARTS = ("?", ":", "%", "!")  # complex keys, directives, tags
+# The most bytes an entry file may hold. No size is sure to be too big for a thread that
+# can be posted (blank lines, whitespace at cuts, comments and link targets are dropped,
+# and a URL weighs 23 for up to twitter-text's 4,096 characters: 100 posts of 11 such
+# URLs hold 4.5 MB), so this is a generous policy, not a bound: thread.max_posts is at
+# most 100 posts of 280 weighted, which without URLs of more than ~100 characters is at
+# most ~400 KB however written (emoji sequences, the densest, are ~14 bytes a weight
+# unit; any script at most 3 bytes one). It is checked before an entry is parsed, so a
+# file that could never be posted costs a look at its size, and the repeats check reads
+# at most 14 of these from the neighbouring days.
+MAX_ENTRY_BYTES = 2**20
 
 
 class MediaRef(NamedTuple):
@@ -47,6 +57,14 @@ class Entry(NamedTuple):
     @property
     def posted(self) -> bool:
         return self.posted_at is not None
+
+
+def check_entry_size(source: str, size: int) -> None:
+    """InputError if an entry of `size` bytes is over MAX_ENTRY_BYTES."""
+    if size > MAX_ENTRY_BYTES:
+        raise InputError(f"{source}: the entry is {size:,} bytes, more than the "
+                         f"{MAX_ENTRY_BYTES:,} an entry may have (1 MiB; a thread of 100 "
+                         "posts needs far less); shorten it or spread it over several days")
 
 
 def _lines(text: str) -> list[str]:
@@ -190,6 +208,8 @@ def parse_entry(text: str, date: dt.date, source: str) -> Entry:
     """Parse and validate an entry's text; every problem is reported at once."""
     from .config import parse_hhmm
 
+    if len(text) * 4 > MAX_ENTRY_BYTES:  # a character is at most 4 bytes of UTF-8
+        check_entry_size(source, len(text.encode("utf-8", "surrogatepass")))
     yaml_text, body = split_entry(text, source)
     try:
         data = _load_front_matter(yaml_text, source)
