@@ -1,7 +1,8 @@
 """Git: is an entry committed, what HEAD holds, the one-file commit, pull and push.
 
 The one git layer of the process: plain `git` run as short subprocesses, never a library,
-with LC_ALL=C (some of git's messages are parsed below) and literal pathspecs. GitPython
+with LC_ALL=C (some of git's messages are parsed below), literal pathspecs for our own
+paths, no stdin, and none of the caller's variables that point git elsewhere. GitPython
 was used before and is gone: importing it cost ~62 ms and 11 MB of memory, a `Repo` that
 was collected closed its pipes under a stream still being read ("read of closed file"),
 and it keeps `git cat-file` processes alive for every repository it opened — one `run`
@@ -35,39 +36,61 @@ from pathlib import Path, PurePosixPath
 from .errors import InputError, TemporaryError
 from .journal import fsync_dir
 
-# Literal pathspecs: an entry or image named `*.md` or `:x` means that file, not a pattern.
-GIT_ENV = {"LC_ALL": "C", "LANGUAGE": "C", "GIT_LITERAL_PATHSPECS": "1"}
+# LC_ALL=C: some of git's messages are parsed below.
+GIT_ENV = {"LC_ALL": "C", "LANGUAGE": "C"}
+# For the commands given our own paths (ls-tree, status, commit), not for pull or push,
+# whose hooks would inherit it: an entry or image named `*.md` or `:x` means that file.
+LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+# What points git at another repository, work tree or index (a git hook's environment
+# sets them) or changes how our paths are read: git must look at the diary's repository,
+# whose HEAD is read from its own files.
+_NOT_INHERITED = frozenset({
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS",
+    "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"})
 _CHUNK = 1000  # paths per git command line (far below any system's argument limit)
 _FEW_PATHS = 32  # more paths than this: `git status` is asked about their folders
 
 
-class GitFailed(Exception):
-    """A git command exited non-zero; `detail` is what it said (stderr, else stdout)."""
+class GitFailed(InputError):
+    """A git command failed: exit 2 with what git said, naming the repository (a damaged
+    index; a repository owned by another user, where git's own advice is the fix).
+    `detail` is git's message (stderr, else stdout), for callers that say more."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
+    def __init__(self, root: Path, command: str, detail: str, returncode: int) -> None:
+        super().__init__(f"git {command} failed in {root}: {detail}")
         self.detail = detail
+        self.returncode = returncode
 
 
 def git(root: Path, *args: str, data: bytes | None = None,
         env: Mapping[str, str] | None = None, timeout: float | None = None) -> bytes:
     """Run `git ARGS` in `root` and return its standard output; GitFailed if it fails.
-    With `timeout`, git and everything it started (ssh, a credential helper) are killed
-    when it runs out: git runs in a process group of its own for that."""
-    with subprocess.Popen(["git", *args], cwd=root, env={**os.environ, **GIT_ENV, **(env or {})},
-                          stdin=subprocess.PIPE if data is not None else None,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          start_new_session=timeout is not None) as proc:
+    git never reads the caller's stdin (an MCP server speaks on it). With `timeout`, git
+    and everything it started (ssh, a credential helper) are killed when it runs out:
+    git runs in a process group of its own for that."""
+    inherited = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    try:
+        proc = subprocess.Popen(["git", *args], cwd=root,
+                                env={**inherited, **GIT_ENV, **(env or {})},
+                                stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=timeout is not None)
+    except OSError as exc:
+        raise GitFailed(root, args[0], f"git could not be started ({exc.strerror}); is git "
+                        "installed and on PATH?", -1) from None
+    with proc:
         try:
             out, err = proc.communicate(data, timeout=timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            raise GitFailed(f"git {args[0]} gave no answer within {timeout:g} s") from None
+            raise GitFailed(root, args[0], f"no answer within {timeout:g} s", -1) from None
     if proc.returncode != 0:
         detail = (err or out).decode("utf-8", "replace").strip()
-        raise GitFailed(detail or f"git {args[0]} exited with {proc.returncode}")
+        raise GitFailed(root, args[0], detail or f"git {args[0]} exited with {proc.returncode}",
+                        proc.returncode)
     return out
 
 
@@ -181,8 +204,10 @@ def head_commit(root: Path) -> str:
         pass
     try:
         return git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}").decode().strip()
-    except GitFailed:
-        return ""
+    except GitFailed as exc:
+        if exc.returncode == 1:  # -q --verify: quietly no commit; anything else is said
+            return ""
+        raise
 
 
 # --- files in a commit ---------------------------------------------------------------------
@@ -261,13 +286,8 @@ def _ls_tree(root: Path, commit: str, paths: list[str], recurse: bool) -> dict[s
     to each path is listed too (-r -t); without, each path itself (a folder not opened)."""
     listing: dict[str, _Node] = {}
     for start in range(0, len(paths), _CHUNK):
-        args = ["ls-tree", "-z", *(["-r", "-t"] if recurse else []), commit, "--",
-                *paths[start:start + _CHUNK]]
-        try:
-            out = git(root, *args)
-        except GitFailed as exc:
-            raise InputError(f"git could not read commit {commit[:12]}: {exc.detail}") \
-                from None
+        out = git(root, "ls-tree", "-z", *(["-r", "-t"] if recurse else []), commit, "--",
+                  *paths[start:start + _CHUNK], env=LITERAL)
         for line in out.split(b"\0"):
             if not line:
                 continue
@@ -300,10 +320,7 @@ def _cat_file(root: Path, names: list[str]) -> dict[str, bytes | None]:
     of each, None for one git does not have."""
     if not names:
         return {}
-    try:
-        out = git(root, "cat-file", "--batch", data="".join(f"{n}\n" for n in names).encode())
-    except GitFailed as exc:
-        raise InputError(f"git could not read the committed files: {exc.detail}") from None
+    out = git(root, "cat-file", "--batch", data="".join(f"{n}\n" for n in names).encode())
     found: dict[str, bytes | None] = {}
     at = 0
     for name in names:
@@ -482,7 +499,7 @@ def status_codes(root: Path, rels: Iterable[str]) -> dict[str, str]:
         list(dict.fromkeys(str(PurePosixPath(rel).parent) for rel in wanted))
     # Optional locks off: `status` must not take index.lock from a publisher committing.
     out = git(root, "status", "--porcelain", "-z", "--ignored", "--untracked-files=all",
-              "--no-renames", "--", *specs, env={"GIT_OPTIONAL_LOCKS": "0"})
+              "--no-renames", "--", *specs, env={**LITERAL, "GIT_OPTIONAL_LOCKS": "0"})
     for record in out.split(b"\0"):
         if len(record) < 4:
             continue
@@ -509,7 +526,7 @@ def file_state(root: Path, rel: str) -> str:
         return "untracked"
     # Tracked, so no search for untracked files (the slow part of `status` in a big folder).
     out = git(root, "status", "--porcelain", "-z", "--untracked-files=no", "--no-renames",
-              "--", rel, env={"GIT_OPTIONAL_LOCKS": "0"})
+              "--", rel, env={**LITERAL, "GIT_OPTIONAL_LOCKS": "0"})
     return "modified" if out.strip(b"\0") else "clean"
 
 
@@ -531,18 +548,15 @@ def atomic_write(path: Path, text: str) -> None:
 def init_repository(root: Path) -> None:
     """`git init` in `root` (made if missing)."""
     root.mkdir(parents=True, exist_ok=True)
-    try:
-        git(root, "init", "-q")
-    except GitFailed as exc:
-        raise InputError(f"git init {root} failed: {exc.detail}") from None
+    git(root, "init", "-q")
 
 
 def commit_file(root: Path, rel: str, message: str, author: str | None) -> str:
     """Commit `rel` alone: other staged or modified files stay exactly as they were."""
-    env = {}
+    env = dict(LITERAL)
     if author:
         name, email = author.rsplit(" <", 1)
-        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.rstrip(">"),
+        env |= {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.rstrip(">"),
                "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email.rstrip(">")}
     try:
         # --no-verify: the tool's own one-line change must not be stopped or rewritten
@@ -552,8 +566,12 @@ def commit_file(root: Path, rel: str, message: str, author: str | None) -> str:
         detail = exc.detail
         hint = (" Set git.author in config.yaml or git config user.name/user.email."
                 if "identity" in detail or "tell me who you are" in detail.lower() else "")
-        raise InputError(f"git could not commit {rel}: {detail}.{hint}") from None
+        raise InputError(f"git could not commit {rel} in {root}: {detail}.{hint}") from None
     return head_commit(root)
+
+
+# A repository owned by another user: no rerun helps; git's message says what does.
+_UNSAFE = "detected dubious ownership"
 
 
 def pull(root: Path) -> None:
@@ -562,6 +580,8 @@ def pull(root: Path) -> None:
         git(root, "pull", "--ff-only")
     except GitFailed as exc:
         detail = exc.detail
+        if _UNSAFE in detail:
+            raise
         if "diverg" in detail or "Not possible to fast-forward" in detail:
             raise InputError(f"git pull: the branch has diverged from its upstream; "
                              f"reconcile it by hand ({detail})") from None
@@ -576,6 +596,8 @@ def push(root: Path, attempts: int = 3) -> None:
             return
         except GitFailed as exc:
             detail = exc.detail
+            if _UNSAFE in detail:
+                raise
             rejected = "rejected" in detail or "fetch first" in detail
             if not rejected or attempt == attempts - 1:
                 raise TemporaryError(f"git push failed: {detail}; the commit is kept "
@@ -595,8 +617,10 @@ def config_value(root: Path, key: str) -> str:
     """A git setting as git reads it (repository, global and system files), "" if unset."""
     try:
         return git(root, "config", "--get", key).decode("utf-8", "replace").strip()
-    except GitFailed:
-        return ""
+    except GitFailed as exc:
+        if exc.returncode == 1:  # the key is not set
+            return ""
+        raise
 
 
 def remote_problem(root: Path, timeout: float = 20.0) -> str | None:
