@@ -518,11 +518,9 @@ def status_code(root: Path, rel: str) -> str:
 
 def file_state(root: Path, rel: str) -> str:
     """"clean" (in HEAD, working copy and index equal to it), "untracked" (not in HEAD) or
-    "modified" (in HEAD, but edited or staged since)."""
-    try:
-        if committed_blob(root, rel, head_commit(root)) is None:
-            return "untracked"
-    except InputError:  # a link on the way: it is not a file of HEAD
+    "modified" (in HEAD, but edited or staged since). A link committed at `rel` (or on
+    the way to it) is refused as a link, whatever the work tree holds now."""
+    if committed_blob(root, rel, head_commit(root)) is None:
         return "untracked"
     # Tracked, so no search for untracked files (the slow part of `status` in a big folder).
     out = git(root, "status", "--porcelain", "-z", "--untracked-files=no", "--no-renames",
