@@ -31,6 +31,9 @@ from pathlib import Path
 import requests
 from requests_oauthlib import OAuth1
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import committed_diary, emulator_env
+
 from agent_diary.auth import Credentials
 from agent_diary.config import load_config
 from agent_diary.diary import Diary
@@ -50,14 +53,7 @@ def entry(tag: str) -> str:
 
 
 def make_repo(root: Path, tag: str) -> Diary:
-    root.mkdir()
-    for args in (["init", "-q", "-b", "main"], ["config", "user.name", "bench"],
-                 ["config", "user.email", "bench@example.invalid"]):
-        subprocess.run(["git", *args], cwd=root, check=True)
-    (root / "diary").mkdir()
-    (root / "diary" / f"{DATE}.md").write_text(entry(tag), encoding="utf-8")
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run(["git", "commit", "-q", "-m", "entry"], cwd=root, check=True)
+    committed_diary(root, {f"diary/{DATE}.md": entry(tag)})
     return Diary(root=root, config_path=root / "config.yaml")
 
 
@@ -86,11 +82,7 @@ for i in range(int(sys.argv[1])):
 
 def process_env(account: Account, url: str, pycache: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "PYTHONPYCACHEPREFIX": pycache, "AGENT_DIARY_X_API_URL": url,
-            "X_CONSUMER_KEY": account.consumer_key,
-            "X_CONSUMER_SECRET": account.consumer_secret,
-            "X_ACCESS_TOKEN": account.access_token,
-            "X_ACCESS_TOKEN_SECRET": account.access_token_secret}
+    return {**env, "PYTHONPYCACHEPREFIX": pycache, **emulator_env(account, url)}
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:

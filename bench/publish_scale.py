@@ -8,8 +8,12 @@ published (so the ±7-day repeats check reads as many neighbours in both); each 
 publishes a new date in each diary, alternately, after one uncounted warm-up run in each
 (a repository made a moment ago has a "racily clean" index that the first commit
 refreshes in full: no diary in use has), and the medians are compared. The
-recording commit (`git commit --only` in a 20,000-file index) is included. `--code` runs
-the package from another checkout to measure "before". Prints, never asserts.
+recording commit (`git commit --only` in a 20,000-file index) is included. Prints, never
+asserts.
+
+`--code DIR` runs the package from another checkout (e.g. a `git worktree add --detach`
+of an older commit) to measure "before"; code from before issue 11 needs GitPython,
+which is no dependency any more: `pip install gitpython` first.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _diaries import HERE, cli, flat_diary
+from _common import add_code_argument, cli, emulator_env, flat_diary
 
 # Every post names its diary: the emulator, like X, refuses a repeat of a recent post.
 BODY = ("Post one of {date} in the NAME diary: what the agent did.\n\n---\n\n"
@@ -34,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--code", type=Path, default=HERE)
+    add_code_argument(parser)
     args = parser.parse_args()
     if args.runs > 9:
         raise SystemExit("--runs: at most 9 (the small diary holds 10 entries, one of them "
@@ -51,10 +55,7 @@ def main() -> None:
     big_dates = [end - dt.timedelta(days=n) for n in range(args.entries)]
     times: dict[str, list[float]] = {"small": [], "big": []}
     with Emulator(account) as emulator, tempfile.TemporaryDirectory() as tmp:
-        env = {"AGENT_DIARY_X_API_URL": emulator.url, "X_CONSUMER_KEY": account.consumer_key,
-               "X_CONSUMER_SECRET": account.consumer_secret,
-               "X_ACCESS_TOKEN": account.access_token,
-               "X_ACCESS_TOKEN_SECRET": account.access_token_secret}
+        env = emulator_env(account, emulator.url)
         small = flat_diary(Path(tmp) / "small", small_dates, BODY.replace("NAME", "small"))
         big = flat_diary(Path(tmp) / "big", big_dates, BODY.replace("NAME", "big"))
         for run in range(args.runs + 1):  # the first, not counted, warms both up

@@ -27,36 +27,18 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    bare_python_rss_mb,
+    committed_diary,
+    cpu_seconds,
+    descendants_rss_mb,
+    emulator_env,
+    rss_mb,
+)
+
 from agent_diary.emulator import Emulator
 from agent_diary.emulator_state import Account
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def children_rss_mb(pid: int) -> float:
-    """The resident memory of `pid`'s live children (git helpers GitPython kept open)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                total += rss_mb(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
-
 
 POSTED = "---\ntitle: Posted already\ntweet_ids: [\"1\"]\nposted_at: \"2026-01-01T00:00:00Z\"\n" \
     "---\nNothing new today.\n"
@@ -65,17 +47,9 @@ DUE = "---\ntitle: Due now\n---\n" + "\n\n---\n\n".join(
 
 
 def make_diary(root: Path, poll: str, text: str = POSTED) -> None:
-    root.mkdir()
-    for args in (["init", "-q", "-b", "main"], ["config", "user.name", "bench"],
-                 ["config", "user.email", "bench@example.invalid"]):
-        subprocess.run(["git", *args], cwd=root, check=True)
     today = dt.datetime.now(dt.UTC).date()
-    (root / "diary").mkdir()
-    (root / "diary" / f"{today}.md").write_text(text, encoding="utf-8")
-    (root / "config.yaml").write_text(f'schedule:\n  time: "00:00"\n  poll: {poll}\n',
-                                      encoding="utf-8")
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run(["git", "commit", "-q", "-m", "entry"], cwd=root, check=True)
+    committed_diary(root, {f"diary/{today}.md": text,
+                           "config.yaml": f'schedule:\n  time: "00:00"\n  poll: {poll}\n'})
 
 
 def measure(root: Path, env: dict[str, str], seconds: float) -> tuple[float, float]:
@@ -109,7 +83,7 @@ def measure_after_posting(root: Path, env: dict[str, str]) -> tuple[float, float
         threading.Thread(target=process.stderr.read, daemon=True).start()  # keep draining
         time.sleep(3)
         return (rss_mb(process.pid), rss_mb(process.pid, "VmHWM"),
-                children_rss_mb(process.pid))
+                descendants_rss_mb(process.pid)[0])
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -121,21 +95,14 @@ def main() -> None:
     seconds = parser.parse_args().seconds
     account = Account()
     with Emulator(account) as emulator, tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "AGENT_DIARY_X_API_URL": emulator.url,
-               "X_CONSUMER_KEY": account.consumer_key,
-               "X_CONSUMER_SECRET": account.consumer_secret,
-               "X_ACCESS_TOKEN": account.access_token,
-               "X_ACCESS_TOKEN_SECRET": account.access_token_secret}
+        env = {**os.environ, **emulator_env(account, emulator.url)}
         make_diary(Path(tmp) / "busy", "1s")
         make_diary(Path(tmp) / "idle", "1h")
         polling_cpu, polling_rss = measure(Path(tmp) / "busy", env, seconds)
         idle_cpu, idle_rss = measure(Path(tmp) / "idle", env, seconds)
         make_diary(Path(tmp) / "posting", "1h", DUE)
         posted_rss, posted_peak, posted_children = measure_after_posting(Path(tmp) / "posting", env)
-        bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-        time.sleep(2)
-        bare_rss = rss_mb(bare.pid)
-        bare.kill()
+        bare_rss = bare_python_rss_mb()
     per_poll = max(0.0, polling_cpu - idle_cpu) / seconds  # one poll a second
     idle_per_hour = idle_cpu / seconds * 3600
     per_hour = idle_per_hour + 60 * per_poll

@@ -10,8 +10,9 @@ Once every diary has announced itself and had its first poll, it measures over
 - CPU: the process's own user+system time and its reaped children's (/proc cutime and
   cstime: every git process it started and waited for), plus that of children still
   alive at the end.
-- memory: the resident memory of the process plus that of every live child (git helpers
-  a library keeps open), summed (shared pages counted twice: an upper bound).
+- memory: the resident memory of the process plus that of every live child (none should
+  be left: every git process is waited for), summed (shared pages counted twice: an
+  upper bound).
 
 The poll is made as short as asked (`schedule.poll`, default 10 s; the config allows 1 s)
 so that the measured window holds several rounds of N polls; the CPU of one round is
@@ -34,80 +35,27 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    bare_python_rss_mb,
+    committed_diary,
+    cpu_with_children,
+    descendants_rss_mb,
+    emulator_env,
+    rss_mb,
+)
+
 from agent_diary.emulator import Emulator
 from agent_diary.emulator_state import Account
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def stat_fields(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below `pid`."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [child for child, ppid in parents.items() if ppid == parent]
-        found += children
-        frontier += children
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """The process's CPU, its reaped children's, and its live descendants'."""
-    fields = stat_fields(pid)
-    total = sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
-    for child in descendants(pid):
-        try:
-            total += sum(int(x) for x in stat_fields(child)[11:13]) / TICKS
-        except OSError:
-            continue  # it ended meanwhile: its time is in cutime/cstime now
-    return total
-
-
-def memory_mb(pid: int) -> tuple[float, float, int]:
-    """(resident MB of the process, of its live descendants, how many those are)."""
-    children = descendants(pid)
-    total = 0.0
-    for child in children:
-        try:
-            total += rss_mb(child)
-        except OSError:
-            continue
-    return rss_mb(pid), total, len(children)
-
 
 def make_template(root: Path, poll: int) -> None:
-    root.mkdir()
-    for args in (["init", "-q", "-b", "main"], ["config", "user.name", "bench"],
-                 ["config", "user.email", "bench@example.invalid"]):
-        subprocess.run(["git", *args], cwd=root, check=True)
     today = dt.datetime.now(dt.UTC).date()
-    (root / "diary").mkdir()
-    for back in range(3):  # a few days of history, all posted
-        day = today - dt.timedelta(days=back)
-        (root / "diary" / f"{day}.md").write_text(
-            f"---\ntitle: Posted already\ntweet_ids: [\"{back + 1}\"]\n"
-            "posted_at: \"2026-01-01T00:00:00Z\"\n---\nNothing new.\n", encoding="utf-8")
-    (root / "config.yaml").write_text(f'schedule:\n  time: "00:00"\n  poll: {poll}s\n',
-                                      encoding="utf-8")
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run(["git", "commit", "-q", "-m", "entries"], cwd=root, check=True)
+    files = {f"diary/{today - dt.timedelta(days=back)}.md":  # a few days, all posted
+             f"---\ntitle: Posted already\ntweet_ids: [\"{back + 1}\"]\n"
+             "posted_at: \"2026-01-01T00:00:00Z\"\n---\nNothing new.\n" for back in range(3)}
+    committed_diary(root, {**files,
+                           "config.yaml": f'schedule:\n  time: "00:00"\n  poll: {poll}s\n'})
     shutil.rmtree(root / ".git" / "hooks")  # samples only: a thousand copies of them is slow
 
 
@@ -119,11 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     account = Account()
     with Emulator(account) as emulator, tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "AGENT_DIARY_X_API_URL": emulator.url,
-               "X_CONSUMER_KEY": account.consumer_key,
-               "X_CONSUMER_SECRET": account.consumer_secret,
-               "X_ACCESS_TOKEN": account.access_token,
-               "X_ACCESS_TOKEN_SECRET": account.access_token_secret}
+        env = {**os.environ, **emulator_env(account, emulator.url)}
         template = Path(tmp) / "template"
         make_template(template, args.poll)
         repos = []
@@ -155,18 +99,16 @@ def main() -> None:
             startup = time.perf_counter() - started
             time.sleep(args.poll + 5)  # every diary's first poll (they all start at once)
             skipped_before = sum("skipped" in x or "missed" in x for x in lines)
-            before = cpu_seconds(process.pid)
+            before = cpu_with_children(process.pid)
             time.sleep(args.seconds)
-            used = cpu_seconds(process.pid) - before
-            own, children, count = memory_mb(process.pid)
+            used = cpu_with_children(process.pid) - before
+            own = rss_mb(process.pid)
+            children, count = descendants_rss_mb(process.pid)
             skipped = sum("skipped" in x or "missed" in x for x in lines) - skipped_before
         finally:
             process.terminate()
             process.wait(timeout=60)
-        bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-        time.sleep(2)
-        bare_rss = rss_mb(bare.pid)
-        bare.kill()
+        bare_rss = bare_python_rss_mb()
     rounds = args.seconds / args.poll
     per_round = used / rounds
     print(f"{args.diaries} diaries, schedule.poll {args.poll} s, measured over "

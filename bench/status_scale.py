@@ -1,11 +1,17 @@
 """`status --days 365` against `status --days 7` in a flat diary of 20,000 unposted,
-committed entries (issue 11, goal: at most 3x).
+committed entries (issue 11, row 1).
 
     python bench/status_scale.py [--entries 20000] [--runs 5] [--code DIR]
 
+Target: `--days 365` at most 3 times the baseline. Baseline: `status --days 7` in the
+same diary.
+
 The diary is made in a temporary folder; the two commands run alternately in the same
-session and the medians are compared. `--code` runs the package from another checkout
-(e.g. a `git worktree` of an older commit) to measure "before". Prints, never asserts.
+session and the medians are compared. Prints, never asserts.
+
+`--code DIR` runs the package from another checkout (e.g. a `git worktree add --detach`
+of an older commit) to measure "before"; code from before issue 11 needs GitPython,
+which is no dependency any more: `pip install gitpython` first.
 """
 
 from __future__ import annotations
@@ -18,14 +24,14 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _diaries import HERE, cli, flat_diary
+from _common import add_code_argument, cli, flat_diary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--code", type=Path, default=HERE)
+    add_code_argument(parser)
     args = parser.parse_args()
     today = dt.datetime.now(dt.UTC).date()
     dates = [today - dt.timedelta(days=n) for n in range(args.entries)]

@@ -119,7 +119,7 @@ def count_figures(cap: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--src", type=Path, help="a checkout whose agent_diary to run")
+    parser.add_argument("--code", dest="src", type=Path, help="a checkout whose agent_diary to run")
     parser.add_argument("--count-cap", type=float, default=5.0)
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds after which a case is given up (and not run again)")
