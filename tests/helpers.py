@@ -24,6 +24,31 @@ def git(repo: Path, *args: str) -> str:
                           text=True).stdout
 
 
+class ProcessCount:
+    """The processes this test process starts from now on, counted by wrapping
+    subprocess.Popen's __init__ (so `from subprocess import Popen` is counted too) until
+    the test ends. `program`: count only those whose argv[0] it is (e.g. "git")."""
+
+    def __init__(self, monkeypatch, program: str | None = None) -> None:  # pytest's
+        self.calls: list[list[str]] = []  # each one's arguments
+        self.processes: list[subprocess.Popen] = []  # to ask whether it was waited for
+        real = subprocess.Popen.__init__
+
+        def counting(popen: subprocess.Popen, args, *rest, **kwargs) -> None:
+            argv = [args] if isinstance(args, str | bytes | os.PathLike) else list(args)
+            counted = program is None or argv[:1] == [program]
+            if counted:
+                self.calls.append(argv)
+            real(popen, args, *rest, **kwargs)
+            if counted:
+                self.processes.append(popen)
+
+        monkeypatch.setattr(subprocess.Popen, "__init__", counting)
+
+    def subcommands(self) -> list[str]:
+        return [str(args[1]) for args in self.calls]
+
+
 class DiaryRepo:
     """A real git repository laid out as a diary, with helpers to write and run."""
 

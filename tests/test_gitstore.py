@@ -13,7 +13,7 @@ import pytest
 
 from agent_diary import gitstore
 from agent_diary.errors import InputError
-from tests.helpers import DiaryRepo, EmulatorHandle, git, make_repo, thread_entry
+from tests.helpers import DiaryRepo, EmulatorHandle, ProcessCount, git, make_repo, thread_entry
 
 
 @pytest.fixture(autouse=True)
@@ -21,26 +21,6 @@ def fresh_cache():
     gitstore.clear_cache()
     yield
     gitstore.clear_cache()
-
-
-class GitCount:
-    """The git processes this test process starts (subprocess.Popen wrapped)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls: list[list[str]] = []
-        real = subprocess.Popen
-        calls = self.calls
-
-        class Counting(real):  # type: ignore[misc, valid-type]
-            def __init__(self, args, *rest, **kwargs):
-                if list(args)[:1] == ["git"]:
-                    calls.append(list(args))
-                super().__init__(args, *rest, **kwargs)
-
-        monkeypatch.setattr(subprocess, "Popen", Counting)
-
-    def subcommands(self) -> list[str]:
-        return [args[1] for args in self.calls]
 
 
 def rev_parse(root: Path) -> str:
@@ -59,7 +39,7 @@ def committed(repo: DiaryRepo, files: dict[str, str], message: str = "files") ->
 
 def test_head_commit_reads_every_usual_layout_without_starting_git(
         repo: DiaryRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    count = GitCount(monkeypatch)
+    count = ProcessCount(monkeypatch, "git")
 
     def head_commit(root: Path) -> str:
         before = len(count.calls)
@@ -146,7 +126,7 @@ def test_many_committed_dates_cost_two_git_calls_and_then_none(
     dates = [start + dt.timedelta(days=n) for n in range(30)]
     committed(repo, {f"diary/{d}.md": f"---\nstatus: ready\n---\nDay {d}.\n" for d in dates})
     view = Diary(repo.root, repo.root / "config.yaml").committed_view()
-    count = GitCount(monkeypatch)
+    count = ProcessCount(monkeypatch, "git")
     view.prefetch(dates)
     assert sorted(count.subcommands()) == ["cat-file", "ls-tree"]
     count.calls.clear()
@@ -191,7 +171,7 @@ def test_status_codes_of_many_paths_agree_with_git_asked_one_by_one(
     rels = ["clean.md", "edited.md", "staged.md", "both.md", "new.md", "fresh/inside.md",
             "ignored.md", "skipped/inside.md", "added.md", "gone.md", "missing.md",
             "fresh/old.md", "brandnew/inside.md", *extra]
-    count = GitCount(monkeypatch)
+    count = ProcessCount(monkeypatch, "git")
     codes = gitstore.status_codes(repo.root, rels)
     assert count.subcommands() == ["status"]
     one_by_one = {rel: git(repo.root, "status", "--porcelain", "--ignored", "--", rel)[:2]
@@ -312,7 +292,7 @@ def test_an_idle_poll_starts_no_git_process(repo: DiaryRepo,
     """What the service asks of every diary at every poll (HEAD, config.yaml's blob in
     it) costs one look-up per commit, then nothing while HEAD stays."""
     committed(repo, {"config.yaml": "timezone: UTC\n"})
-    count = GitCount(monkeypatch)
+    count = ProcessCount(monkeypatch, "git")
     first = gitstore.committed_blob(repo.root, "config.yaml", gitstore.head_commit(repo.root))
     assert first is not None and len(count.calls) == 1
     for _ in range(3):

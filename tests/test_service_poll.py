@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import subprocess
 
 import pytest
 
-from .helpers import DiaryRepo
+from .helpers import DiaryRepo, ProcessCount
 
 
 def _service(repo: DiaryRepo, **kwargs):  # -> DiaryService
@@ -65,17 +64,10 @@ def test_an_idle_poll_starts_no_process(posted: DiaryRepo,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     service = _service(posted)
     service.poll()  # the first poll may cache what it reads
-    started: list[object] = []
-    real = subprocess.Popen.__init__
-
-    def counting(self, args, *rest, **kwargs):
-        started.append(args)
-        real(self, args, *rest, **kwargs)
-
-    monkeypatch.setattr(subprocess.Popen, "__init__", counting)
+    started = ProcessCount(monkeypatch)
     for _ in range(3):
         service.poll()
-    assert started == []
+    assert started.calls == []
 
 
 def test_per_diary_caches_keep_only_the_days_a_poll_can_look_at(
