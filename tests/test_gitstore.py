@@ -180,20 +180,6 @@ def test_status_codes_of_many_paths_agree_with_git_asked_one_by_one(
     assert codes["clean.md"] == "" and codes["new.md"] == "??" and codes["ignored.md"] == "!!"
 
 
-def test_no_git_process_outlives_a_call(repo: DiaryRepo) -> None:
-    """A `run` process serves many diaries for months: nothing may be left running (the
-    old GitPython layer kept `git cat-file` processes per repository)."""
-    committed(repo, {"diary/2026-01-01.md": "x", "config.yaml": "timezone: UTC\n"})
-    head = gitstore.head_commit(repo.root)
-    assert gitstore.committed_bytes(repo.root, "diary/2026-01-01.md", head) == b"x"
-    assert gitstore.committed_blob(repo.root, "config.yaml", head)
-    assert gitstore.file_state(repo.root, "diary/2026-01-01.md") == "clean"
-    children = [int(pid) for task in Path("/proc/self/task").iterdir()
-                for pid in (task / "children").read_text().split()]
-    gits = [pid for pid in children if b"git" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    assert gits == []
-
-
 # --- whole commands, git processes counted with a logging `git` on PATH -----------------
 
 def git_shim(tmp_path: Path) -> tuple[dict[str, str], Path]:

@@ -5,20 +5,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 import pytest
 
-from .helpers import DiaryRepo, ProcessCount
+from .helpers import (
+    DiaryRepo,
+    EmulatorHandle,
+    ProcessCount,
+    clones_of_a_remote,
+    git,
+    thread_entry,
+)
 
 
-def _service(repo: DiaryRepo, **kwargs):  # -> DiaryService
+def _service(repo: DiaryRepo, client=lambda: None, **kwargs):  # -> DiaryService
     from agent_diary.diary import open_diary
     from agent_diary.service import DiaryService, committed_config_at
 
     diary = open_diary(repo.root, None)
     config, stamp, commit = committed_config_at(diary)  # as serve reads it
     log = logging.LoggerAdapter(logging.getLogger("test"), {"repo": "test"})
-    return DiaryService(diary, config, lambda: None, log, stamp=stamp, stamp_commit=commit,
+    return DiaryService(diary, config, client, log, stamp=stamp, stamp_commit=commit,
                         **kwargs)
 
 
@@ -68,6 +76,34 @@ def test_an_idle_poll_starts_no_process(posted: DiaryRepo,
     for _ in range(3):
         service.poll()
     assert started.calls == []
+
+
+def test_no_git_process_outlives_a_poll_that_pulls_posts_and_pushes(
+        tmp_path: Path, emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One `run` process serves many diaries for months: every git process a poll starts
+    is waited for, none is left running (GitPython kept `git cat-file` processes per
+    repository) or unreaped, on the busiest path: pull, publish, commit, push."""
+    from agent_diary.auth import Credentials
+    from agent_diary.xapi import XClient
+
+    _, (clone,) = clones_of_a_remote(tmp_path, "agent")
+    clone.write("config.yaml", 'schedule:\n  time: "00:00"\ngit:\n  push: true\n'
+                "  pull: true\n")
+    clone.write(f"diary/{dt.datetime.now(dt.UTC).date()}.md", thread_entry(2))
+    clone.commit()
+    git(clone.root, "push", "-q", "-u", "origin", "main")
+    a = emulator.account
+    credentials = Credentials(a.consumer_key, a.consumer_secret, a.access_token,
+                              a.access_token_secret)
+    service = _service(clone, client=lambda: XClient(credentials, emulator.url))
+    started = ProcessCount(monkeypatch, "git")
+    service.poll()
+    service.poll()  # and one that finds nothing new
+    assert len(emulator.posts()) == 2
+    assert {"pull", "commit", "push"} <= set(started.subcommands()), started.subcommands()
+    left = [args for args, process in zip(started.calls, started.processes, strict=True)
+            if process.returncode is None or Path(f"/proc/{process.pid}").exists()]
+    assert left == []
 
 
 def test_per_diary_caches_keep_only_the_days_a_poll_can_look_at(
