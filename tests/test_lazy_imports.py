@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import DiaryRepo, thread_entry
+from .helpers import ROOT, DiaryRepo, thread_entry
 
 # Prints sys.modules at exit, whatever the command did (click exits through SystemExit).
 RUNNER = """
@@ -29,9 +29,20 @@ GITPYTHON = {"git", "gitdb"}
 RENDERING = {"markdown_it", "jinja2"}
 
 
+def gitpython_stand_ins(folder: Path) -> str:
+    """A PYTHONPATH on which `git` and `gitdb` import, doing nothing: GitPython is no
+    dependency any more, so without them an import of it (guarded, as optional ones are)
+    would fail and leave no trace in sys.modules, and the GITPYTHON checks could not fail."""
+    for name in GITPYTHON:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name / "__init__.py").write_text("# A stand-in: importing it is the fault\n")
+    return os.pathsep.join(filter(None, [str(folder), str(ROOT), os.environ.get("PYTHONPATH")]))
+
+
 def imported(repo: DiaryRepo, tmp_path: Path, *args: str) -> set[str]:
     out = tmp_path / "modules.json"
-    env = {**os.environ, "NO_COLOR": "1"}
+    env = {**os.environ, "NO_COLOR": "1",
+           "PYTHONPATH": gitpython_stand_ins(tmp_path / "stand-ins")}
     proc = subprocess.run([sys.executable, "-c", RUNNER, str(out), *args], cwd=repo.root,
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
