@@ -18,6 +18,7 @@ earlier, never rejected.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from bisect import bisect_right, insort
 from collections.abc import Iterator
@@ -83,13 +84,21 @@ def _tail() -> re.Pattern[str]:
     return re.compile(f"(?::[0-9]+)?(/{path}*)?(?:\\?{_QUERY_CHAR}*{_QUERY_END})?", _FLAGS)
 
 
+@lru_cache(maxsize=1)
 def _case_classes() -> dict[int, int]:
     """The few lower-case letters an IGNORECASE expression also takes for one another
-    (s and U+017F long s, i and U+0131 dotless i, ...), each mapped to the smallest of its class."""
+    (s and U+017F long s, i and U+0131 dotless i, ...), each mapped to the smallest of its
+    class. From the table `re` itself uses (Python ≥ 3.11), a private module: without it
+    a TLD with one of these letters would quietly be found or missed unlike twitter-text's
+    expression, so a Python that moved it fails here, on the first non-ASCII look-up."""
     try:
-        from re._casefix import _EXTRA_CASES  # the table `re` itself uses (Python ≥ 3.11)
-    except ImportError:  # pragma: no cover - a future Python that moved it
-        return {}
+        from _sre import unicode_tolower  # noqa: F401 - _fold needs it too
+        from re._casefix import _EXTRA_CASES
+    except ImportError as exc:
+        raise RuntimeError(f"this Python ({sys.version.split()[0]}) has no re._casefix "
+                           "table or _sre.unicode_tolower, which counting URLs relies on to "
+                           "fold case as re does; use Python 3.11 to 3.13, or port "
+                           f"agent_diary/twittertext.py ({exc})") from None
     return {low: min(low, *others) for low, others in _EXTRA_CASES.items()}
 
 
@@ -104,17 +113,15 @@ def _tld_table() -> tuple[dict[str, int], tuple[int, ...], str]:
         sorted({tld[0] for tld in table} | {"x"}))
 
 
-_CASE_CLASSES = _case_classes()
-
-
 def _fold(text: str) -> str:
     """Two strings fold alike exactly when an IGNORECASE expression takes one for the
     other (character by character: simple lower case, then the classes above)."""
     if text.isascii():
         return text.lower()
+    classes = _case_classes()
     from _sre import unicode_tolower
 
-    return "".join(chr(_CASE_CLASSES.get(low, low))
+    return "".join(chr(classes.get(low, low))
                    for low in (unicode_tolower(ord(char)) for char in text))
 
 
