@@ -21,7 +21,7 @@ import re
 import sys
 import unicodedata
 from bisect import bisect_right, insort
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 from ._tables import CCTLDS, EMOJI_SEQUENCES, GTLDS
@@ -150,6 +150,22 @@ def _tld_at(text: str, site: int) -> int:
     return punycode.end() - site if punycode else 0
 
 
+def _deepest_tlds(count: int, opens: Callable[[int], bool], links: Callable[[int], bool],
+                  has_tld: Callable[[int], bool]) -> list[int]:
+    r"""For each of `count` labels (and -1 past the last), the deepest label a chain from
+    it reaches whose dot is followed by a TLD (-1: none). The expression's
+    `(label\.)* label\. TLD` takes as many labels as it can, so a domain ends at the
+    deepest TLD along such a chain. `opens(q)`: label q ends at a dot and may be in a
+    chain; `links(q)`: the label after q starts right after that dot (continues it);
+    `has_tld(q)`: label q can be the last, a TLD right after its dot."""
+    deepest = [-1] * (count + 1)
+    for q in range(count - 1, -1, -1):
+        if opens(q):
+            deepest[q] = deepest[q + 1] if links(q) and deepest[q + 1] >= 0 else \
+                q if has_tld(q) else -1
+    return deepest
+
+
 class _HostRun:
     """One run of host characters, text[start:end], cut into its dot-separated labels.
 
@@ -177,12 +193,10 @@ class _HostRun:
                        for q in range(count)]
         self.tld = [_tld_at(text, ends[q] + 1) if self.closed[q] else 0 for q in range(count)]
         self.underscore = [text.rfind("_", starts[q], ends[q]) for q in range(count)]
-        deepest = [-1] * (count + 1)
-        for q in range(count - 1, -1, -1):
-            if self.closed[q] and text[starts[q]] not in "_-":
-                deepest[q] = deepest[q + 1] if deepest[q + 1] >= 0 else \
-                    q if self.tld[q] and self.underscore[q] < 0 else -1
-        self.deepest = deepest
+        # The labels of a run follow one another, dot by dot.
+        self.deepest = _deepest_tlds(
+            count, lambda q: self.closed[q] and text[starts[q]] not in "_-",
+            lambda q: True, lambda q: bool(self.tld[q]) and self.underscore[q] < 0)
         self.live = any(self.tld)
 
     def _label(self, index: int) -> int:
@@ -329,21 +343,18 @@ def _ascii_domains(host: str) -> list[tuple[int, int, str]]:
     runs of those characters, each ending at a dot, then the deepest TLD they reach."""
     labels = [(m.start(), m.end()) for m in _ASCII_LABEL.finditer(host)]
     count = len(labels)
-    closed = [host[end:end + 1] == "." for _, end in labels]
-    deepest = [-1] * (count + 1)  # the deepest TLD site a chain from label q reaches
-    for q in range(count - 1, -1, -1):
-        if not closed[q]:
-            continue
-        site = labels[q][1] + 1
-        chained = q + 1 < count and labels[q + 1][0] == site and deepest[q + 1] >= 0
-        deepest[q] = deepest[q + 1] if chained else site if _tld_at(host, site) else -1
+    deepest = _deepest_tlds(
+        count, lambda q: host[labels[q][1]:labels[q][1] + 1] == ".",
+        lambda q: q + 1 < count and labels[q + 1][0] == labels[q][1] + 1,
+        lambda q: bool(_tld_at(host, labels[q][1] + 1)))
     found: list[tuple[int, int, str]] = []
     position = 0
     for q, (start, end) in enumerate(labels):
         if end <= position or deepest[q] < 0:
             continue
         first = max(start, position)
-        last = deepest[q] + _tld_at(host, deepest[q])
+        site = labels[deepest[q]][1] + 1
+        last = site + _tld_at(host, site)
         found.append((first, last, host[first:last]))
         position = last
     return found
