@@ -32,6 +32,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TypeGuard
 
 from .errors import InputError, TemporaryError
 from .journal import fsync_dir
@@ -217,6 +218,7 @@ class _Node:
     mode: str
     kind: str  # blob, tree or commit (a submodule)
     oid: str
+    size: int  # of a blob; -1 for a tree or commit
 
 
 @dataclass(frozen=True)
@@ -229,25 +231,26 @@ class _Link:
 _Found = _Node | _Link | None
 
 _MAX_NODES = 8192  # (repository, commit, path) look-ups kept
-# Text (entries, templates, config.yaml) is kept; an image is read again when asked again,
-# so that a service that posted one does not keep it.
-_MAX_BLOB_BYTES = 4 * 2**20  # contents kept in all
+# Contents are kept by size: a file up to _MAX_CACHED_BLOB (an entry, a template,
+# config.yaml; a small image too), _MAX_BLOB_BYTES in all, least recently used out first.
+# A larger one (most images) is never kept, so a service that posted one holds no copy:
+# `prefetch` does not read it ahead (ls-tree gives the sizes), and each `committed_bytes`
+# of it reads it from git once.
+_MAX_BLOB_BYTES = 4 * 2**20
 _MAX_CACHED_BLOB = 64 * 2**10
 _lock = threading.Lock()  # the service reads from several threads
 _nodes: OrderedDict[tuple[str, str, str], _Found] = OrderedDict()
 _blobs: OrderedDict[str, bytes] = OrderedDict()  # by blob id: the same in any repository
 _blob_bytes = 0
-# The one larger file just read by a look-up, until the read that follows takes it.
-_last_large: tuple[str, bytes] = ("", b"")
 
 
 def clear_cache() -> None:
     """Forget every look-up (tests; nothing else needs it: commits do not change)."""
-    global _blob_bytes, _last_large
+    global _blob_bytes
     with _lock:
         _nodes.clear()
         _blobs.clear()
-        _blob_bytes, _last_large = 0, ("", b"")
+        _blob_bytes = 0
 
 
 def _remember_node(key: tuple[str, str, str], found: _Found) -> None:
@@ -266,11 +269,14 @@ def _cached_node(key: tuple[str, str, str]) -> tuple[bool, _Found]:
         return True, _nodes[key]
 
 
+def _keeps(node: _Found | str) -> TypeGuard[_Node]:
+    """Whether `node` is a file whose contents the cache keeps (so reads ahead)."""
+    return isinstance(node, _Node) and 0 <= node.size <= _MAX_CACHED_BLOB
+
+
 def _remember_blob(oid: str, data: bytes) -> None:
-    global _blob_bytes, _last_large
+    global _blob_bytes
     if len(data) > _MAX_CACHED_BLOB:
-        with _lock:
-            _last_large = (oid, data)  # found and then read: not read twice
         return
     with _lock:
         if oid in _blobs:
@@ -282,18 +288,20 @@ def _remember_blob(oid: str, data: bytes) -> None:
 
 
 def _ls_tree(root: Path, commit: str, paths: list[str], recurse: bool) -> dict[str, _Node]:
-    """`git ls-tree -z` of `paths` in `commit`: with `recurse`, every folder on the way
-    to each path is listed too (-r -t); without, each path itself (a folder not opened)."""
+    """`git ls-tree -z -l` of `paths` in `commit`: with `recurse`, every folder on the way
+    to each path is listed too (-r -t); without, each path itself (a folder not opened).
+    -l: each blob's size, so that only what the cache keeps is read ahead."""
     listing: dict[str, _Node] = {}
     for start in range(0, len(paths), _CHUNK):
-        out = git(root, "ls-tree", "-z", *(["-r", "-t"] if recurse else []), commit, "--",
-                  *paths[start:start + _CHUNK], env=LITERAL)
+        out = git(root, "ls-tree", "-z", "-l", *(["-r", "-t"] if recurse else []), commit,
+                  "--", *paths[start:start + _CHUNK], env=LITERAL)
         for line in out.split(b"\0"):
             if not line:
                 continue
             meta, _, name = line.partition(b"\t")
-            mode, kind, oid = meta.decode("ascii").split(" ")
-            listing[name.decode("utf-8", "surrogateescape")] = _Node(mode, kind, oid)
+            mode, kind, oid, size = meta.decode("ascii").split()
+            listing[name.decode("utf-8", "surrogateescape")] = \
+                _Node(mode, kind, oid, int(size) if size.isdigit() else -1)
     return listing
 
 
@@ -338,14 +346,11 @@ def _read_blobs(root: Path, oids: list[str],
                 also: Iterable[str] = ()) -> dict[str, bytes | None]:
     """The contents of `oids` (cached ones from the cache), and of the objects named
     `also`, with one `git cat-file --batch` for all that are not cached."""
-    global _last_large
     found: dict[str, bytes | None] = {}
     with _lock:
         for oid in oids:
             if oid in _blobs:
                 found[oid] = _blobs[oid]
-            elif oid == _last_large[0]:
-                found[oid], _last_large = _last_large[1], ("", b"")
     read = _cat_file(root, [n for n in dict.fromkeys([*oids, *also]) if n not in found])
     for oid in oids:
         if oid in read:
@@ -379,8 +384,7 @@ def _look_up(root: Path, commit: str, rels: list[str], contents: bool,
     listing = _ls_tree(root, commit, specs, recurse=True)
     results = {rel: _resolve(repository_parts(rel), listing, asked_folders) for rel in rels}
     unclear = list(dict.fromkeys(r for r in results.values() if isinstance(r, str)))
-    blobs = [*also_read, *(n.oid for n in results.values() if isinstance(n, _Node))] \
-        if contents else []
+    blobs = [*also_read, *(n.oid for n in results.values() if _keeps(n))] if contents else []
     if unclear or blobs:
         asked = {path: f"{commit}:{path}" for path in unclear if "\n" not in path}
         answers = _read_blobs(root, blobs, asked.values())
@@ -397,9 +401,10 @@ def _look_up(root: Path, commit: str, rels: list[str], contents: bool,
 
 def prefetch(root: Path, commit: str, rels: Iterable[str], *, contents: bool = False) -> None:
     """Look up many files of `commit` at once (and with `contents`, read them): the
-    `committed_blob`/`committed_bytes` calls that follow for them start no process. Two
-    git calls at most in the usual case, whatever the number of paths. A path refused (a
-    link on the way) is refused when it is asked for, not here."""
+    `committed_blob`/`committed_bytes` calls that follow for them start no process (but
+    for a file too large to keep: see _MAX_CACHED_BLOB). Two git calls at most in the
+    usual case, whatever the number of paths. A path refused (a link on the way) is
+    refused when it is asked for, not here."""
     if not commit:
         return
     paths = []
@@ -413,7 +418,7 @@ def prefetch(root: Path, commit: str, rels: Iterable[str], *, contents: bool = F
 
     def found_blobs() -> list[str]:
         nodes = [_cached_node((str(root), commit, rel))[1] for rel in unique]
-        return [node.oid for node in nodes if isinstance(node, _Node)]
+        return [node.oid for node in nodes if _keeps(node)]
 
     if wanted:  # and the contents of those found before, in the same call
         _look_up(root, commit, wanted, contents, found_blobs() if contents else ())
@@ -438,9 +443,9 @@ def _committed_node(root: Path, rel: str, commit: str) -> _Node | None:
 
 
 def committed_bytes(root: Path, rel: str, commit: str) -> bytes | None:
-    """The file `rel` as committed in `commit`, or None if it has no such file."""
-    with contextlib.suppress(InputError):  # found and read at once; refusals come below
-        prefetch(root, commit, [rel], contents=True)
+    """The file `rel` as committed in `commit`, or None if it has no such file: the
+    look-up from the cache or one `ls-tree`, the contents from the cache or one
+    `cat-file`."""
     node = _committed_node(root, rel, commit)
     return None if node is None else _read_blobs(root, [node.oid])[node.oid]
 

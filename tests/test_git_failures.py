@@ -147,3 +147,39 @@ def test_the_git_layer_ignores_git_variables_of_the_caller(
     ready.write(rel, "edited")
     assert gitstore.status_codes(ready.root, [rel]) == {rel: " M"}
     assert git(ready.root, "rev-parse", "--show-toplevel").strip() != str(ready.root)
+
+
+# --- the blob cache (here for want of a better home while test_gitstore.py is edited) ---
+
+def git_output(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Each git subcommand this process starts from now on, and the bytes it answered."""
+    calls: list[tuple[str, int]] = []
+    real = subprocess.Popen
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def communicate(self, *args, **kwargs):
+            out, err = super().communicate(*args, **kwargs)
+            if list(self.args)[:1] == ["git"]:
+                calls.append((list(self.args)[1], len(out or b"")))
+            return out, err
+
+    monkeypatch.setattr(subprocess, "Popen", Counting)
+    return calls
+
+
+def test_a_file_too_large_to_keep_is_read_once_for_each_read_and_not_ahead(
+        repo: DiaryRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = bytes(range(256)) * 1024  # 256 KB: an image, say
+    repo.write("media/a.png", big)
+    repo.write("config.yaml", "timezone: UTC\n")
+    repo.commit()
+    gitstore.clear_cache()
+    head = gitstore.head_commit(repo.root)
+    calls = git_output(monkeypatch)
+    gitstore.prefetch(repo.root, head, ["media/a.png", "config.yaml"], contents=True)
+    assert gitstore.committed_bytes(repo.root, "config.yaml", head) == b"timezone: UTC\n"
+    assert sum(size for _, size in calls) < len(big)  # the text read ahead, not the image
+    for _ in range(2):  # never kept: read again, once for each read
+        calls.clear()
+        assert gitstore.committed_bytes(repo.root, "media/a.png", head) == big
+        assert [command for command, _ in calls] == ["cat-file"]
