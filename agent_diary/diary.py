@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from . import gitstore
 from .config import Config, config_from_text, default_config_text, load_config
 from .entry import Entry, parse_entry
 from .errors import InputError, NothingToPost
-from .gitstore import common_git_dir
 
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
 _DATE_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.md")
@@ -38,14 +38,10 @@ class Diary(NamedTuple):
 
     def committed_view(self) -> Diary:
         """This diary as committed in HEAD now (later commits do not change what it reads)."""
-        from . import gitstore
-
         return self._replace(committed=gitstore.head_commit(self.root))
 
     def read_bytes(self, rel: str) -> bytes | None:
         """A file of the repository by its POSIX path from the root; None if absent."""
-        from . import gitstore
-
         if self.committed is not None:
             return gitstore.committed_bytes(self.root, rel, self.committed)
         return gitstore.working_bytes(self.root, rel)
@@ -59,7 +55,7 @@ class Diary(NamedTuple):
         """Per-clone state (journal, lock, ledger): inside the *common* git directory, so
         never committed, and shared by every linked worktree of the clone (one lock and
         one journal, however many checkouts)."""
-        return common_git_dir(self.root) / "agent-diary"
+        return gitstore.common_git_dir(self.root) / "agent-diary"
 
     @property
     def sandbox_dir(self) -> Path:
@@ -74,8 +70,6 @@ class Diary(NamedTuple):
         """In the committed view, look up and read the entries of many dates with one or
         two git calls in all, so the per-date look-ups that follow start no process."""
         if self.committed:
-            from . import gitstore
-
             gitstore.prefetch(self.root, self.committed,
                               [self.rel(path) for date in dates for path in self.candidates(date)],
                               contents=True)
@@ -101,8 +95,6 @@ class Diary(NamedTuple):
             return str(path)
 
     def _is_entry(self, path: Path) -> bool:
-        from . import gitstore
-
         found = gitstore.working_file(self.root, self.rel(path))  # refuses any link
         if self.committed is None:
             return found is not None
@@ -256,9 +248,7 @@ def init_layout(root: Path) -> list[tuple[str, bool]]:
     results: list[tuple[str, bool]] = []
     created_git = not (root / ".git").exists()
     if created_git:
-        from .gitstore import init_repository
-
-        init_repository(root)
+        gitstore.init_repository(root)
         results.append((".git", True))
     for folder in ("diary", "diary/media", "templates"):
         path = root / folder

@@ -516,11 +516,6 @@ def status_codes(root: Path, rels: Iterable[str]) -> dict[str, str]:
     return codes
 
 
-def status_code(root: Path, rel: str) -> str:
-    """git's porcelain XY code for `rel`, "" when it is clean (see status_codes)."""
-    return status_codes(root, [rel])[rel]
-
-
 def file_state(root: Path, rel: str) -> str:
     """"clean" (in HEAD, working copy and index equal to it), "untracked" (not in HEAD) or
     "modified" (in HEAD, but edited or staged since). A link committed at `rel` (or on

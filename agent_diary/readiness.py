@@ -5,7 +5,6 @@ a ready entry whose body is still the placeholder text of `agent-diary new`."""
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import gitstore
@@ -51,13 +50,9 @@ def refuse_placeholder(entry: Entry) -> None:
                          "in its place, commit it and rerun")
 
 
-def commit_state(root: Path, rel: str) -> str:
-    """"clean", "modified", "staged" (added to the index, not committed) or "untracked"."""
-    return _commit_state(gitstore.status_code(root, rel))
-
-
-def _commit_state(code: str) -> str:
-    """commit_state from git's porcelain XY `code`."""
+def commit_state(code: str) -> str:
+    """"clean", "modified", "staged" (added to the index, not committed) or "untracked",
+    from git's porcelain XY `code`."""
     if not code:
         return "clean"
     if code in ("??", "!!"):
@@ -103,7 +98,7 @@ def preview_warnings(diary: Diary, thread: Thread) -> list[str]:
                dict.fromkeys(item.path for post in thread.posts for item in post.media)]
     codes = gitstore.status_codes(diary.root, [rel for rel, _ in states])  # one git call
     for rel, warning in states:
-        message = warning(rel, _commit_state(codes[rel]))
+        message = warning(rel, commit_state(codes[rel]))
         if message:
             warnings.append(message)
     if entry.status == "ready" and still_placeholder(entry):

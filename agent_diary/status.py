@@ -92,11 +92,11 @@ def _uncommitted(rel: str, code: str) -> str:
 
 def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None = None,
                catch_up_days: int = 0, holder: LockHolder | None = None,
-               codes: Mapping[str, str] | None = None) -> DayStatus:
+               codes: Mapping[str, str]) -> DayStatus:
     """Where the entry for `date` stands. `oldest_scheduled`: the oldest date the service
     still posts on its own (today minus schedule.catch_up_days); `holder`: the publisher
     holding the lock now, if any; `codes`: git's status codes of the entries, asked for
-    all dates at once (`entry_codes`), else asked here."""
+    all dates at once (`entry_codes`)."""
     try:
         path = diary.entry_path(date)
     except NothingToPost:
@@ -132,9 +132,9 @@ def day_status(diary: Diary, date: dt.date, *, oldest_scheduled: dt.date | None 
                                          f"{post_url(username, first, api)}")
     if entry.status == "draft":
         return DayStatus(date, "draft", rel)
-    # Clean, or why not: from the one `git status` of the whole window if it was asked.
-    code = codes[rel] if codes is not None and rel in codes else \
-        gitstore.status_code(diary.root, rel)
+    # Clean, or why not: from the one `git status` of the whole window. A file git was
+    # not asked about appeared since: not known to be committed.
+    code = codes.get(rel, "??")
     if code:
         return DayStatus(date, "uncommitted", _uncommitted(rel, code))
     reason = f"; last attempt stopped: {journal.stopped}" if journal.stopped else ""
