@@ -111,7 +111,13 @@ def estimate_cost(posts: tuple[ThreadPost, ...], config: Config) -> float:
     return round(total, 6)
 
 
-SPLIT_CAP_FACTOR = 4  # an entry is split up to 4 times thread.max_posts posts, then refused
+# An entry is split up to 4 times thread.max_posts posts, then refused. Why not stop at
+# max_posts + 1: up to the cap the refusal gives the exact count ("needs 60 posts, more
+# than 25"), which tells the writer how much to cut; an entry over 4 times too long is
+# no near miss, and "more than 100" says as much. Why not more: the cap bounds the work
+# of a refusal (max_posts is at most 100, so at most 400 posts, ~112,000 weighted
+# characters, are packed: a fraction of a second, bench/text_scale.py row 4).
+SPLIT_CAP_FACTOR = 4
 
 
 def build_thread(diary: Diary, config: Config, date: dt.date, *,
