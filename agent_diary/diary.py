@@ -47,6 +47,13 @@ class Diary(NamedTuple):
         return gitstore.working_bytes(self.root, rel)
 
     @property
+    def uses_own_config(self) -> bool:
+        """Whether the settings are the repository's own `config.yaml`, read like any file
+        of the diary (as committed, in the committed view), rather than a file named with
+        --config, which is read where it is."""
+        return self.config_path == self.root / "config.yaml"
+
+    @property
     def diary_dir(self) -> Path:
         return self.root / "diary"
 
@@ -144,7 +151,7 @@ class Diary(NamedTuple):
         """The settings: the repository's own `config.yaml` is read like any file of the
         diary (committed in the committed view, never through a link); a file named with
         --config is the operator's own choice and is read where it is."""
-        if self.config_path != self.root / "config.yaml":
+        if not self.uses_own_config:
             return load_named_config(self.config_path)
         text = self.read_text("config.yaml")
         source = "config.yaml" + (" (as committed)" if self.committed is not None else "")

@@ -75,7 +75,7 @@ def config_stamp(view: Diary) -> object:
     """What identifies the config the service reads, without parsing it: config.yaml's
     blob id in the view's commit (None: none committed), or for a file named with
     --config (read where it is), its modification time and size."""
-    if view.config_path != view.root / "config.yaml":
+    if not view.uses_own_config:
         try:
             info = view.config_path.stat()
         except OSError:
@@ -317,7 +317,7 @@ class DiaryService:
         invalid config is logged once a day (per version) and the settings kept."""
         try:
             view = self.diary.committed_view()
-            in_commit = view.config_path == view.root / "config.yaml"
+            in_commit = view.uses_own_config
             if in_commit and view.committed is not None and view.committed == self._stamp_commit:
                 return False  # HEAD did not move: the committed config.yaml cannot have
             stamp = config_stamp(view)
