@@ -8,9 +8,15 @@ machine slows all of them alike), and prints the medians and the ratios:
 
   row 3: a 30 KB Japanese paragraph (one URL, a few dots, no spaces) vs 1 KB English prose,
          target ≤ 4; also the same without 。 and 、, which is cut between characters;
-  row 4: a 1 MB entry (English prose; Japanese) vs the same 1 KB entry, target ≤ 3. With
+  row 4: a 1 MB entry (English prose; Japanese; one run of "x" without a break point,
+         cut between characters) vs the same 1 KB entry, target ≤ 3. With
          thread.max_posts ≤ 100 such an entry is always refused: the time is how long the
-         refusal takes. A case past --timeout seconds is shown as inf and not run again.
+         refusal takes. A 10 MB run is over the 1 MiB an entry file may have: refused by
+         its size, unparsed. A case past --timeout seconds is shown as inf and not run
+         again.
+
+Each line also gives the peak resident memory of the `preview` process (its ru_maxrss,
+median over the runs): refusing a huge entry must not build an object per character.
 
 Then it times `weighted_length` in one process on 30 KB, 300 KB and 3 MB of the Japanese
 text: a linear counter takes ten times as long for ten times the text. A size is skipped
@@ -71,6 +77,8 @@ CASES = {  # name: body
     "30 KB Japanese, no 。 or 、": lambda: japanese(30_000).replace("。", "").replace("、", ""),
     "1 MB English (refused)": lambda: english(1_000_000),
     "1 MB Japanese (refused)": lambda: japanese(1_000_000),
+    "1 MB, no break point": lambda: "x" * 1_000_000 + "\n",
+    "10 MB, no break point": lambda: "x" * 10_000_000 + "\n",
 }
 DATE = "2026-11-28"
 
@@ -83,17 +91,31 @@ def make_diary(root: Path, body: str) -> None:
         f"---\ntitle: Scale\nstatus: ready\n---\n{body}", encoding="utf-8")
 
 
+# Runs one command and prints its time and peak memory: ru_maxrss from wait4 in this
+# (large) process would report this process's own peak, which a child started by vfork
+# inherits as its high-water mark, so the measuring is done by a small process.
+_MEASURE = """
+import os, subprocess, sys, threading, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+timer = threading.Timer(float(sys.argv[1]), proc.kill)
+timer.start()
+_, status, usage = os.wait4(proc.pid, 0)
+elapsed = time.perf_counter() - start
+timer.cancel()
+code = os.waitstatus_to_exitcode(status)
+print("inf" if elapsed >= float(sys.argv[1]) else elapsed, code, usage.ru_maxrss)
+"""
+
+
 def run_once(command: list[str], cwd: Path, env: dict[str, str],
-             timeout: float) -> tuple[float, int]:
-    """(seconds, exit code); (inf, -1) past `timeout`: the quadratic counter of old needs
-    hours for the 1 MB Japanese entry."""
-    start = time.perf_counter()
-    try:
-        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True,
-                                timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return float("inf"), -1
-    return time.perf_counter() - start, result.returncode
+             timeout: float) -> tuple[float, int, int]:
+    """(seconds, exit code, peak resident kB of the process); (inf, -1, peak) past
+    `timeout`: the quadratic counter of old needs hours for the 1 MB Japanese entry."""
+    result = subprocess.run([sys.executable, "-c", _MEASURE, str(timeout), *command],
+                            cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    elapsed, code, peak = result.stdout.split()
+    return float(elapsed), int(code) if elapsed != "inf" else -1, int(peak)
 
 
 def count_figures(cap: float) -> None:
@@ -134,6 +156,7 @@ def main() -> None:
     python = sys.executable
     preview = [python, "-m", "agent_diary", "preview", "--date", DATE]
     samples: dict[str, list[float]] = {name: [] for name in CASES}
+    peaks: dict[str, list[int]] = {name: [] for name in CASES}
     codes: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         roots = {}
@@ -141,20 +164,22 @@ def main() -> None:
             roots[name] = Path(tmp) / f"case{index}"
             make_diary(roots[name], body())
         for name, root in list(roots.items()):  # warm the caches; the first run is not counted
-            elapsed, codes[name] = run_once(preview, root, env, args.timeout)
+            elapsed, codes[name], peak = run_once(preview, root, env, args.timeout)
             if elapsed == float("inf"):
                 samples[name].append(elapsed)
+                peaks[name].append(peak)
                 del roots[name]
         for _ in range(args.runs):
             for name, root in roots.items():
-                elapsed, codes[name] = run_once(preview, root, env, args.timeout)
+                elapsed, codes[name], peak = run_once(preview, root, env, args.timeout)
                 samples[name].append(elapsed)
+                peaks[name].append(peak)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     base = medians["1 KB English"]
     print(f"source: {args.src or 'this checkout'}; median of {args.runs} alternating runs")
     for name, value in medians.items():
         print(f"preview, {name:<26} {value * 1000:8.1f} ms  exit {codes[name]}  "
-              f"ratio {value / base:6.2f}")
+              f"ratio {value / base:6.2f}  peak {statistics.median(peaks[name]) / 1024:7.1f} MB")
     print(f"row 3: 30 KB Japanese / 1 KB English  {medians['30 KB Japanese, one URL'] / base:.2f}"
           " (target ≤ 4)")
     print(f"row 3: same without 。 or 、 / 1 KB    "
@@ -163,6 +188,10 @@ def main() -> None:
           " (target ≤ 3)")
     print(f"row 4: 1 MB Japanese / 1 KB English   "
           f"{medians['1 MB Japanese (refused)'] / base:.2f} (target ≤ 3)")
+    for name in ("1 MB, no break point", "10 MB, no break point"):
+        print(f"row 4: {name} / 1 KB English  {medians[name] / base:.2f}, peak "
+              f"{statistics.median(peaks[name]) / 1024:.0f} MB vs "
+              f"{statistics.median(peaks['1 KB English']) / 1024:.0f} MB")
     subprocess.run([python, __file__, "--count-only", "--count-cap", str(args.count_cap)],
                    env=env, check=True)
 
