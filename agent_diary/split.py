@@ -184,8 +184,10 @@ def split_into_posts(chunks: list[Chunk], numbering: bool = False,
     TooManyPosts as soon as more than `cap` posts are certain (the posts are otherwise
     the same). With numbering a pass is final only when its count has no more digits
     than its guess, so a pass may run past `cap` up to that many digits; beyond, the
-    next pass reserves more room for the numbers and a smaller limit never gives fewer
-    posts (tests/test_text_scale.py checks that on random text)."""
+    next pass reserves more room for the numbers, and a smaller limit gives fewer posts
+    only where a heading then joins the post before it, at most one a heading
+    (tests/test_text_scale.py checks that on random text), so "more than `cap`" may be
+    that many too many."""
     total_guess = 1
     while True:
         reserve = len(numbering_suffix(total_guess, total_guess)) if numbering else 0

