@@ -1,6 +1,6 @@
 """How `preview` and counting scale with the size of an entry's text (issue 11, rows 3-4).
 
-    python bench/text_scale.py [--runs 7] [--src PATH]
+    python bench/text_scale.py [--runs 7] [--code PATH]
 
 Builds one diary per case in a temporary folder and runs the real
 `python -m agent_diary preview` on each, the cases in turn within every round (so a busy
@@ -22,7 +22,7 @@ Then it times `weighted_length` in one process on 30 KB, 300 KB and 3 MB of the 
 text: a linear counter takes ten times as long for ten times the text. A size is skipped
 once the one before took more than --count-cap seconds (the quadratic counter of old).
 
-`--src PATH` runs another checkout's package (PYTHONPATH), e.g. a `git worktree` of the
+`--code PATH` runs another checkout's package (PYTHONPATH), e.g. a `git worktree` of the
 commit before a change, to measure before and after on the same machine.
 """
 
