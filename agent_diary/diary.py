@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from . import gitstore
 from .config import Config, config_from_text, default_config_text, load_config
-from .entry import Entry, parse_entry
+from .entry import Entry, check_entry_size, parse_entry
 from .errors import InputError, NothingToPost
 
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
@@ -45,6 +45,16 @@ class Diary(NamedTuple):
         if self.committed is not None:
             return gitstore.committed_bytes(self.root, rel, self.committed)
         return gitstore.working_bytes(self.root, rel)
+
+    def file_size(self, rel: str) -> int | None:
+        """The size of a file of the repository, without reading it; None if absent."""
+        if self.committed is not None:
+            return gitstore.committed_size(self.root, rel, self.committed)
+        path = gitstore.working_file(self.root, rel)
+        try:
+            return None if path is None else path.lstat().st_size
+        except OSError:
+            return None
 
     @property
     def uses_own_config(self) -> bool:
@@ -109,6 +119,9 @@ class Diary(NamedTuple):
 
     def load_entry(self, date: dt.date) -> Entry:
         rel = self.rel(self.entry_path(date))
+        size = self.file_size(rel)
+        if size is not None:  # one over the limit is refused unread (parse_entry checks too)
+            check_entry_size(rel, size)
         text = self.read_text(rel)
         if text is None:  # gone between the look-up and the read
             raise NothingToPost(f"no entry for {date}: {rel} is not there any more")

@@ -37,6 +37,7 @@ from .gittree import (
     clear_cache,
     committed_blob,
     committed_bytes,
+    committed_size,
     prefetch,
     working_bytes,
     working_file,
@@ -45,7 +46,8 @@ from .journal import fsync_dir
 
 __all__ = [  # what the rest of agent-diary uses, wherever it lives
     "GitFailed", "atomic_write", "clear_cache", "commit_file", "committed_blob",
-    "committed_bytes", "common_git_dir", "config_value", "file_state", "git", "head_commit",
+    "committed_bytes", "committed_size", "common_git_dir", "config_value", "file_state",
+    "git", "head_commit",
     "init_repository", "prefetch", "pull", "push", "remote_problem", "status_codes",
     "working_bytes", "working_file"]
 

@@ -273,6 +273,13 @@ def committed_bytes(root: Path, rel: str, commit: str) -> bytes | None:
     return None if node is None else _read_blobs(root, [node.oid])[node.oid]
 
 
+def committed_size(root: Path, rel: str, commit: str) -> int | None:
+    """The size in bytes of the file `rel` in `commit` (from the tree listing: the file is
+    not read), or None if it has no such file."""
+    node = _committed_node(root, rel, commit)
+    return None if node is None else node.size
+
+
 def committed_blob(root: Path, rel: str, commit: str) -> str | None:
     """The blob id of `rel` in `commit` (what identifies its content), or None."""
     node = _committed_node(root, rel, commit)

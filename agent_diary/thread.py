@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import posixpath
@@ -11,7 +10,7 @@ from typing import Any, NamedTuple
 
 from .config import Config
 from .diary import Diary
-from .entry import ALT_TEXT_MAX, Entry, MediaRef, check_entry_size
+from .entry import ALT_TEXT_MAX, Entry, MediaRef
 from .errors import AgentDiaryError, InputError
 from .media import MediaFile, check_post, inspect
 from .readiness import refuse_placeholder
@@ -126,11 +125,7 @@ def build_thread(diary: Diary, config: Config, date: dt.date, *,
     `check_recent`, posts X would refuse as duplicates (of this thread's or of the
     previous days' posts) are refused too. A ready entry still holding the `new`
     skeleton's placeholder is refused unless `placeholder_ok` (preview only warns)."""
-    if diary.committed is None:  # a file over the limit is refused unread (committed
-        path = diary.entry_path(date)  # ones before they are parsed: parse_entry)
-        with contextlib.suppress(OSError):  # gone: load_entry says so
-            check_entry_size(diary.rel(path), path.lstat().st_size)
-    entry = diary.load_entry(date)
+    entry = diary.load_entry(date)  # one over the size limit is refused unread
     if not placeholder_ok:
         refuse_placeholder(entry)
     rendered = render_template(entry, config, diary.template_source)

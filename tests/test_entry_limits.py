@@ -6,6 +6,7 @@ Memory is asserted only as a generous bound, measured by a fresh process around 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -91,3 +92,28 @@ def test_publish_leaves_a_neighbour_over_the_size_limit_out(tmp_path: Path) -> N
     result = repo.run("publish", "--sandbox", "--date", DATE)
     assert result.code == 0, result.stderr
     assert "posted in the sandbox" in result.stdout
+
+
+def test_a_committed_entry_over_the_size_limit_is_refused_unread(
+        tmp_path: Path, monkeypatch) -> None:
+    """Publishing reads the committed entry: its size comes from the tree listing, so an
+    entry over the limit (or a neighbour in the repeats check) is never read from git."""
+    import pytest
+
+    from agent_diary import gitstore
+    from agent_diary.diary import Diary
+    from agent_diary.errors import InputError
+
+    from .helpers import ProcessCount
+
+    repo = make_repo(tmp_path / "diary")
+    # In a year folder: both candidate paths are settled by the one ls-tree (a missing
+    # year folder would be asked about in a cat-file of its own).
+    repo.write(f"diary/2026/{NEIGHBOUR}.md", "Same words.\n" + "\n" * MAX_ENTRY_BYTES)
+    repo.commit()
+    gitstore.clear_cache()
+    view = Diary(repo.root, repo.root / "config.yaml").committed_view()
+    started = ProcessCount(monkeypatch, "git")
+    with pytest.raises(InputError, match="bytes, more than the"):
+        view.load_entry(dt.date.fromisoformat(NEIGHBOUR))
+    assert "cat-file" not in started.subcommands()
