@@ -155,6 +155,10 @@ def _clock(base: str, now: dt.datetime) -> Check:
 def _git(diary: Diary, config: Config) -> Check:
     from . import gitstore
 
+    try:  # what every publish asks first: can git read this repository at all?
+        gitstore.status_codes(diary.root, ["config.yaml"])
+    except AgentDiaryError as exc:
+        return _fail("git", exc.message, exc.exit_code)
     if config.git.commit and not config.git.author:
         name = gitstore.config_value(diary.root, "user.name")
         mail = gitstore.config_value(diary.root, "user.email")

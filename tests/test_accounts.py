@@ -359,6 +359,17 @@ def test_doctor_git_checks(healthy: DiaryRepo, emulator: EmulatorHandle,
     assert unreachable.code == 5 and "not reachable" in _line(unreachable, "git")
 
 
+def test_doctor_fails_git_when_git_cannot_read_the_repository(
+        healthy: DiaryRepo, emulator: EmulatorHandle) -> None:
+    """git refusing the repository (a damaged index here; "dubious ownership" in a
+    container) fails every publish: doctor must say so, not "git: ok"."""
+    (healthy.root / ".git" / "index").write_bytes(b"not an index")
+    result = doctor(healthy, emulator)
+    assert result.code == 2, result.stdout
+    line = _line(result, "git")
+    assert "index file" in line and str(healthy.root) in line
+
+
 def test_doctor_checks_todays_template_and_config(healthy: DiaryRepo,
                                                   emulator: EmulatorHandle) -> None:
     today = dt.datetime.now(dt.UTC).date()
