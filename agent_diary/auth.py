@@ -108,7 +108,7 @@ def _incomplete(values: dict[str, str], where: str) -> AccountError:
 
 def _read_file(path: Path) -> Any:
     """The credentials file's YAML, after `check_credentials_file`."""
-    from . import safeyaml
+    from .text import safeyaml
 
     advice = "move it aside and run 'agent-diary auth' again"
     try:

@@ -451,7 +451,7 @@ def _let_go_of_stdout() -> None:
 
 
 def _thread_as_text(thread: Any) -> str:
-    from .twittertext import MAX_WEIGHTED_LENGTH
+    from .text.twittertext import MAX_WEIGHTED_LENGTH
 
     count = len(thread.posts)
     lines = [f"{thread.date} · {thread.entry.source} · {plural(count, 'post')} · "

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import InputError
-from .safeyaml import as_written
+from .text.safeyaml import as_written
 
 DEFAULT_API_URL = "https://api.x.com"
 API_URL_ENV = "AGENT_DIARY_X_API_URL"
@@ -429,7 +429,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
 def config_from_text(text: str | None, source: str,
                      environ: Mapping[str, str] | None = None) -> Config:
     """Parse and validate the text of a `config.yaml` (None: no file, all defaults)."""
-    from . import safeyaml
+    from .text import safeyaml
 
     if text is None:
         return config_from_mapping({}, source, environ)

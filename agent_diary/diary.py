@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 from . import gitstore
 from .config import Config, config_from_text, default_config_text, load_config
-from .entry import Entry, check_entry_size, parse_entry
 from .errors import InputError, NothingToPost
+from .text.entry import Entry, check_entry_size, parse_entry
 
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
 _DATE_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.md")

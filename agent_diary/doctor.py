@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from .auth import Credentials, load_credentials
 from .config import Config
 from .diary import Diary, resolve_date
-from .entry import ALT_TEXT_MAX, Entry, MediaRef
 from .errors import AgentDiaryError, ExitCode, NothingToPost
+from .text.entry import ALT_TEXT_MAX, Entry, MediaRef
 from .wording import plural
 
 if TYPE_CHECKING:
-    from .split import Post
+    from .text.split import Post
 
 MAX_CLOCK_SKEW = 60  # seconds; OAuth 1.0a requests fail past a few minutes
 
@@ -198,8 +198,8 @@ def _entry(diary: Diary, config: Config, now: dt.datetime) -> list[Check]:
 
 
 def _posts(diary: Diary, config: Config, entry: Entry) -> list[Post]:
-    from .render import markdown_to_chunks, render_template
-    from .split import split_into_posts
+    from .text.render import markdown_to_chunks, render_template
+    from .text.split import split_into_posts
 
     chunks = markdown_to_chunks(render_template(entry, config, diary.template_source))
     return split_into_posts(chunks, numbering=config.thread.numbering)
@@ -226,7 +226,7 @@ def _media(diary: Diary, entry: Entry, posts: list[Post] | None) -> list[Check]:
     """Every image of the entry checked on its own, as publishing would check it: found
     inside the repository, an image X takes, alt text, and at most what X allows per post.
     Without `posts` (the template failed) only the front matter's images are known."""
-    from .media import MediaFile, check_post, inspect
+    from .text.media import MediaFile, check_post, inspect
     from .thread import read_media
 
     per_post: dict[int, list[MediaRef]] = {}

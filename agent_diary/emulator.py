@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .emulator_state import Account, ApiError, Fault, World
 from .errors import InputError
-from .twittertext import url_spans
+from .text.twittertext import url_spans
 from .wording import plural
 
 _CLOCK_SKEW = 300  # seconds of timestamp difference X tolerates in OAuth 1.0a

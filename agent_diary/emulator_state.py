@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .media import sniff
-from .twittertext import MAX_WEIGHTED_LENGTH, url_spans, weighted_length
+from .text.media import sniff
+from .text.twittertext import MAX_WEIGHTED_LENGTH, url_spans, weighted_length
 
 FIRST_ID = 1_861_000_000_000_000_000
 MEDIA_LIFETIME = 86_400

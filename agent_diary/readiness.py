@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from . import gitstore
 from .diary import Diary, entry_skeleton
-from .entry import Entry, parse_entry
 from .errors import InputError
+from .text.entry import Entry, parse_entry
 
 if TYPE_CHECKING:
     from .thread import Thread

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from .twittertext import url_spans
+from .text.twittertext import url_spans
 from .xapi import TimelinePost
 
 _T_CO = re.compile(r"https://t\.co/\w+")

@@ -10,10 +10,10 @@ from typing import Any
 from . import gitstore
 from .config import DEFAULT_API_URL, Config
 from .diary import Diary
-from .entry import with_tweet_ids
 from .errors import AgentDiaryError, InputError
 from .journal import Journal, JournalState
 from .reconcile import signature
+from .text.entry import with_tweet_ids
 from .thread import Thread, build_thread
 from .wording import plural
 

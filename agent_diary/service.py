@@ -34,10 +34,10 @@ from zoneinfo import ZoneInfo
 from . import gitstore
 from .config import Config
 from .diary import Diary
-from .entry import Entry
 from .errors import AccountError, AgentDiaryError, NothingToPost, TemporaryError, joined
 from .journal import Journal
 from .publisher import journal_path, publish
+from .text.entry import Entry
 from .wording import plural
 from .xapi import XClient
 

@@ -10,15 +10,15 @@ from typing import Any, NamedTuple
 
 from .config import Config
 from .diary import Diary
-from .entry import ALT_TEXT_MAX, Entry, MediaRef
 from .errors import AgentDiaryError, InputError
-from .media import MediaFile, check_post, inspect
 from .readiness import refuse_placeholder
-from .render import markdown_to_chunks, render_template
-from .repeats import find_repeats
-from .split import Post, TooManyPosts, split_into_posts
-from .twittertext import has_url, weighted_length
-from .twittertext import is_valid as is_valid_post
+from .text.entry import ALT_TEXT_MAX, Entry, MediaRef
+from .text.media import MediaFile, check_post, inspect
+from .text.render import markdown_to_chunks, render_template
+from .text.repeats import find_repeats
+from .text.split import Post, TooManyPosts, split_into_posts
+from .text.twittertext import has_url, weighted_length
+from .text.twittertext import is_valid as is_valid_post
 from .wording import plural
 
 

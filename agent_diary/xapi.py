@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from .auth import Credentials
 from .config import is_loopback_url
 from .errors import AccountError, AgentDiaryError, ExitCode, InputError, TemporaryError
-from .media import MediaFile
+from .text.media import MediaFile
 
 TWEEPY_HOST = "https://api.twitter.com"
 TIMELINE_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets",

@@ -120,7 +120,7 @@ def run_once(command: list[str], cwd: Path, env: dict[str, str],
 
 def count_figures(cap: float) -> None:
     """In this process: weighted_length of the Japanese text at three sizes."""
-    from agent_diary import twittertext
+    from agent_diary.text import twittertext
 
     twittertext.weighted_length("warm up: example.com 😷")  # tables built on first use
     previous = 0.0

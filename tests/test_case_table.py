@@ -10,7 +10,7 @@ import sys
 _WITHOUT_TABLE = """
 import sys
 sys.modules["re._casefix"] = None  # as on a Python that moved or dropped it
-from agent_diary import twittertext
+from agent_diary.text import twittertext
 print(twittertext.weighted_length("no URL here"))  # no dot: no TLD looked up
 try:
     twittertext.weighted_length("see example.com")  # the TLD table folds IDN TLDs
@@ -29,6 +29,6 @@ def test_counting_without_the_case_table_of_re_fails_loudly() -> None:
 
 
 def test_long_s_folds_as_in_re() -> None:
-    from agent_diary.twittertext import url_entities
+    from agent_diary.text.twittertext import url_entities
 
     assert url_entities("see example.\u017fite") == [(4, 16, "example.\u017fite")]

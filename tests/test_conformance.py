@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from agent_diary.twittertext import MAX_WEIGHTED_LENGTH, is_valid, weighted_length
+from agent_diary.text.twittertext import MAX_WEIGHTED_LENGTH, is_valid, weighted_length
 
 from .helpers import SHARED
 

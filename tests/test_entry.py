@@ -9,8 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent_diary.entry import Entry, parse_entry, with_tweet_ids
 from agent_diary.errors import AgentDiaryError, InputError
+from agent_diary.text.entry import Entry, parse_entry, with_tweet_ids
 
 DATE = dt.date(2026, 11, 28)
 

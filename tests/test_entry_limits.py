@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agent_diary.entry import MAX_ENTRY_BYTES
+from agent_diary.text.entry import MAX_ENTRY_BYTES
 
 from .helpers import DiaryRepo, make_repo
 

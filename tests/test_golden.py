@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_diary.entry import with_tweet_ids
+from agent_diary.text.entry import with_tweet_ids
 
 from .golden_support import FM_IDS, FM_POSTED_AT, thread_json
 

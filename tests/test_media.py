@@ -268,7 +268,7 @@ def _gif_client(emulator: EmulatorHandle, sleeps: list[float]):  # -> XClient
 
 
 def test_the_gif_wait_is_the_one_x_asks_for(emulator: EmulatorHandle) -> None:
-    from agent_diary.media import MediaFile
+    from agent_diary.text.media import MediaFile
 
     emulator.world.gif_processing_checks = 3
     emulator.world.gif_check_after_secs = 2.5
@@ -281,7 +281,7 @@ def test_the_gif_wait_is_the_one_x_asks_for(emulator: EmulatorHandle) -> None:
 @pytest.mark.parametrize("check_after", [5.0, 0.0])
 def test_the_gif_wait_is_bounded(emulator: EmulatorHandle, check_after: float) -> None:
     from agent_diary.errors import TemporaryError
-    from agent_diary.media import MediaFile
+    from agent_diary.text.media import MediaFile
     from agent_diary.xapi import MAX_PROCESSING_WAIT
 
     emulator.world.gif_processing_checks = 10**6  # X never finishes

@@ -104,8 +104,8 @@ def test_publish_refuses_a_ready_entry_that_is_still_the_placeholder(
 
 
 def test_the_placeholder_is_recognised_however_its_lines_are_wrapped() -> None:
-    from agent_diary.entry import parse_entry
     from agent_diary.readiness import still_placeholder
+    from agent_diary.text.entry import parse_entry
 
     date = dt.date(2026, 11, 28)
     skeleton = parse_entry(entry_skeleton(date, None), date, ENTRY)

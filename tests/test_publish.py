@@ -14,7 +14,7 @@ import pytest
 import requests
 import yaml
 
-from agent_diary.entry import split_entry
+from agent_diary.text.entry import split_entry
 
 from .helpers import (
     DiaryRepo,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent_diary.diary import PACKAGED_TEMPLATES
-from agent_diary.repeats import duplicate_message, find_repeats, normalise
+from agent_diary.text.repeats import duplicate_message, find_repeats, normalise
 
 from .helpers import DiaryRepo, EmulatorHandle
 

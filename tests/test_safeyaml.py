@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent_diary import safeyaml
 from agent_diary.config import config_from_mapping, load_config
-from agent_diary.entry import Entry, parse_entry
 from agent_diary.errors import InputError
+from agent_diary.text import safeyaml
+from agent_diary.text.entry import Entry, parse_entry
 
 DATE = dt.date(2026, 11, 28)
 

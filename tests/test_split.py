@@ -8,11 +8,11 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent_diary.entry import MediaRef
-from agent_diary.render import Block, markdown_to_chunks
-from agent_diary.split import split_into_posts
-from agent_diary.twittertext import is_valid as is_valid_post
-from agent_diary.twittertext import weighted_length
+from agent_diary.text.entry import MediaRef
+from agent_diary.text.render import Block, markdown_to_chunks
+from agent_diary.text.split import split_into_posts
+from agent_diary.text.twittertext import is_valid as is_valid_post
+from agent_diary.text.twittertext import weighted_length
 
 _words = st.one_of(
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12),

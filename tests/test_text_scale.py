@@ -19,12 +19,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agent_diary import split as split_module
-from agent_diary import twittertext
-from agent_diary._tables import CCTLDS, GTLDS
-from agent_diary.render import Block
-from agent_diary.split import split_into_posts
-from agent_diary.twittertext import (
+from agent_diary.text import split as split_module
+from agent_diary.text import twittertext
+from agent_diary.text._tables import CCTLDS, GTLDS
+from agent_diary.text.render import Block
+from agent_diary.text.split import split_into_posts
+from agent_diary.text.twittertext import (
     _CYRILLIC,
     _DIRECTIONAL,
     _INVALID,
@@ -220,7 +220,7 @@ def test_counting_never_compiles_the_tld_alternation() -> None:
     list (it took ~30 ms at every preview); checked in a fresh interpreter."""
     code = (
         "import re\n"
-        "from agent_diary.twittertext import weighted_length\n"
+        "from agent_diary.text.twittertext import weighted_length\n"
         "assert weighted_length('see example.com and https://例え.テスト/x?y=1 日本.jp') > 0\n"
         "print(sum('|zuerich|' in str(key) for key in re._cache))\n"
     )

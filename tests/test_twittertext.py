@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent_diary.twittertext import has_url, url_spans, weighted_length
+from agent_diary.text.twittertext import has_url, url_spans, weighted_length
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

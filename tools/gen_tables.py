@@ -1,4 +1,4 @@
-"""Regenerate agent_diary/_tables.py, the data of agent_diary/twittertext.py.
+"""Regenerate agent_diary/text/_tables.py, the data of agent_diary/text/twittertext.py.
 
     pip install twitter-text-parser regex && python tools/gen_tables.py
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "agent_diary" / "_tables.py"
+OUT = Path(__file__).resolve().parents[1] / "agent_diary" / "text" / "_tables.py"
 
 
 def _alternation(pattern: str) -> str:  # the names inside twitter-text's (?:(?:a|b|…)

@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from agent_diary.entry import with_tweet_ids  # noqa: E402
+from agent_diary.text.entry import with_tweet_ids  # noqa: E402
 from tests.golden_support import FM_IDS, FM_POSTED_AT, thread_json  # noqa: E402
 
 

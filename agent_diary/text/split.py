@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import NamedTuple
 
+from ..errors import InputError
 from .entry import MediaRef
-from .errors import InputError
 from .render import Chunk
 from .twittertext import MAX_WEIGHTED_LENGTH, weighted_length
 

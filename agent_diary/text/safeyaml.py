@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
+from ..errors import InputError
 
 MAX_DEPTH = 32  # nested lists and mappings; no entry or config needs more than a few
 _SHOWN = 40  # characters of an offending value shown in a message

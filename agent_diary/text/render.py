@@ -13,13 +13,13 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..errors import InputError
 from .entry import Entry, MediaRef
-from .errors import InputError
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
 
-    from .config import Config
+    from ..config import Config
 
 
 class Block(NamedTuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .errors import InputError
+from ..errors import InputError
 
 MB = 1024 * 1024
 # kind -> (MIME type, size limit, upload category)

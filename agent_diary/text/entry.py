@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
-from .errors import AgentDiaryError, InputError
+from ..errors import AgentDiaryError, InputError
 from .safeyaml import as_written
 
 STATUSES = ("draft", "ready")
@@ -206,7 +206,7 @@ def _media_refs(value: Any, problems: list[str]) -> list[MediaRef]:
 
 def parse_entry(text: str, date: dt.date, source: str) -> Entry:
     """Parse and validate an entry's text; every problem is reported at once."""
-    from .config import parse_hhmm
+    from ..config import parse_hhmm
 
     if len(text) * 4 > MAX_ENTRY_BYTES:  # a character is at most 4 bytes of UTF-8
         check_entry_size(source, len(text.encode("utf-8", "surrogatepass")))

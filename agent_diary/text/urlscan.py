@@ -73,7 +73,7 @@ def _case_classes() -> dict[int, int]:
         raise RuntimeError(f"this Python ({sys.version.split()[0]}) has no re._casefix "
                            "table or _sre.unicode_tolower, which counting URLs relies on to "
                            "fold case as re does; use Python 3.11 to 3.13, or port "
-                           f"agent_diary/urlscan.py ({exc})") from None
+                           f"agent_diary/text/urlscan.py ({exc})") from None
     return {low: min(low, *others) for low, others in _EXTRA_CASES.items()}
 
 
