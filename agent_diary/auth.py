@@ -150,7 +150,7 @@ def _oauth_error(action: str, url: str, exc: Exception, consumer_key: str,
     if not isinstance(exc, TokenRequestDenied):  # a 2xx answer that holds no token
         return TemporaryError(f"{url} answered without a token while {action}; is it X's "
                               "API (x.api_url, AGENT_DIARY_X_API_URL)? Rerun later")
-    from .xapi import error_codes, map_http_error, problem_of
+    from .networks.x import error_codes, map_http_error, problem_of
 
     problem = problem_of(exc.response)
     if exc.status_code == 401 and 135 not in error_codes(problem):  # 135: the clock, mapped below

@@ -162,9 +162,9 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
 
     from .diary import resolve_date
     from .journal import failpoint_from
+    from .networks.x import XClient, client_options_from
     from .publisher import publish as run
     from .record import is_x
-    from .xapi import XClient, client_options_from
 
     diary = _diary(ctx)
     config = diary.committed_view().config()
@@ -253,7 +253,7 @@ def _client_factory(stack: Any, sandbox: bool, redact: Any,
     """For each diary, how to make its X client (credentials read only when needed)."""
     import os
 
-    from .xapi import XClient, client_options_from
+    from .networks.x import XClient, client_options_from
 
     options = client_options_from(os.environ)
 
@@ -321,7 +321,7 @@ def auth(ctx: click.Context, profile: str | None, show_status: bool) -> None:
     import os
 
     from . import auth as accounts
-    from .xapi import XClient
+    from .networks.x import XClient
 
     config = _optional_config(ctx)
     base = config.x.api_url
@@ -370,7 +370,7 @@ def doctor(ctx: click.Context) -> None:
 
     from .diary import open_diary
     from .doctor import run_checks
-    from .xapi import XClient, client_options_from
+    from .networks.x import XClient, client_options_from
 
     diary = config = config_error = None
     try:

@@ -36,10 +36,10 @@ from .config import Config
 from .diary import Diary
 from .errors import AccountError, AgentDiaryError, NothingToPost, TemporaryError, joined
 from .journal import Journal
+from .networks.x import XClient
 from .publisher import journal_path, publish
 from .text.entry import Entry
 from .wording import plural
-from .xapi import XClient
 
 STATE_FILE = "service.json"
 BUG_ADVICE = ("(a bug in agent-diary; please report it with this traceback); the service "

@@ -20,7 +20,7 @@ from requests_oauthlib import OAuth1
 from agent_diary.auth import Credentials
 from agent_diary.emulator_state import x_text
 from agent_diary.errors import AccountError
-from agent_diary.xapi import XClient
+from agent_diary.networks.x import XClient
 
 from .helpers import DiaryRepo, EmulatorHandle
 
@@ -67,7 +67,7 @@ def test_posts_come_back_as_x_returns_them(emulator: EmulatorHandle) -> None:
 
 def test_limits_like_x(emulator: EmulatorHandle) -> None:
     from agent_diary.errors import InputError
-    from agent_diary.xapi import DuplicateContent
+    from agent_diary.networks.x import DuplicateContent
 
     x = client(emulator)
     x.create_post("once")

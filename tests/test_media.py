@@ -241,7 +241,7 @@ def test_a_gif_x_fails_to_process_is_bad_input(animated: DiaryRepo,
 
 def test_a_gif_still_processing_past_the_wait_is_temporary(animated: DiaryRepo,
                                                            emulator: EmulatorHandle) -> None:
-    from agent_diary.xapi import MAX_PROCESSING_WAIT
+    from agent_diary.networks.x import MAX_PROCESSING_WAIT
 
     # X asks for a longer wait than the whole budget: stop at once, without sleeping it.
     emulator.world.gif_processing_checks = 1
@@ -259,7 +259,7 @@ def test_a_gif_still_processing_past_the_wait_is_temporary(animated: DiaryRepo,
 
 def _gif_client(emulator: EmulatorHandle, sleeps: list[float]):  # -> XClient
     from agent_diary.auth import Credentials
-    from agent_diary.xapi import XClient
+    from agent_diary.networks.x import XClient
 
     a = emulator.account
     return XClient(Credentials(a.consumer_key, a.consumer_secret, a.access_token,
@@ -281,8 +281,8 @@ def test_the_gif_wait_is_the_one_x_asks_for(emulator: EmulatorHandle) -> None:
 @pytest.mark.parametrize("check_after", [5.0, 0.0])
 def test_the_gif_wait_is_bounded(emulator: EmulatorHandle, check_after: float) -> None:
     from agent_diary.errors import TemporaryError
+    from agent_diary.networks.x import MAX_PROCESSING_WAIT
     from agent_diary.text.media import MediaFile
-    from agent_diary.xapi import MAX_PROCESSING_WAIT
 
     emulator.world.gif_processing_checks = 10**6  # X never finishes
     emulator.world.gif_check_after_secs = check_after

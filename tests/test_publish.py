@@ -300,7 +300,7 @@ def test_a_refused_connection_names_the_url_and_fails_at_once_when_local() -> No
     after the retries; elsewhere (0.0.0.0 is not a loopback address) the retries stay."""
     from agent_diary.auth import Credentials
     from agent_diary.errors import TemporaryError
-    from agent_diary.xapi import XClient
+    from agent_diary.networks.x import XClient
 
     port = _closed_port()
     credentials = Credentials("ck", "cs", "at", "ats")

@@ -243,7 +243,7 @@ def test_an_error_for_a_date_is_logged_once_a_day_and_the_service_keeps_running(
     import agent_diary.service as service_module
     from agent_diary.auth import Credentials
     from agent_diary.diary import Diary, open_diary
-    from agent_diary.xapi import XClient
+    from agent_diary.networks.x import XClient
 
     today = _today()
     configure(service_repo, "00:00")

@@ -84,7 +84,7 @@ def test_no_git_process_outlives_a_poll_that_pulls_posts_and_pushes(
     is waited for, none is left running (GitPython kept `git cat-file` processes per
     repository) or unreaped, on the busiest path: pull, publish, commit, push."""
     from agent_diary.auth import Credentials
-    from agent_diary.xapi import XClient
+    from agent_diary.networks.x import XClient
 
     _, (clone,) = clones_of_a_remote(tmp_path, "agent")
     clone.write("config.yaml", 'schedule:\n  time: "00:00"\ngit:\n  push: true\n'

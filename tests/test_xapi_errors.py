@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent_diary.errors import AccountError, InputError, TemporaryError
-from agent_diary.xapi import map_http_error
+from agent_diary.networks.x import map_http_error
 
 from .helpers import DiaryRepo, EmulatorHandle, thread_entry
 

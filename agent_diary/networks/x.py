@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .auth import Credentials
-from .config import is_loopback_url
-from .errors import AccountError, AgentDiaryError, ExitCode, InputError, TemporaryError
-from .text.media import MediaFile
+from ..auth import Credentials
+from ..config import is_loopback_url
+from ..errors import AccountError, AgentDiaryError, ExitCode, InputError, TemporaryError
+from ..text.media import MediaFile
 
 TWEEPY_HOST = "https://api.twitter.com"
 TIMELINE_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets",
@@ -296,7 +296,7 @@ class XClient:
             failures += 1
 
     def _traps(self) -> tuple[str, ...]:
-        from .doctor import credential_traps
+        from ..doctor import credential_traps
 
         return tuple(credential_traps(self._credentials))
 
