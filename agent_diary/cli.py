@@ -161,10 +161,10 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
     import os
 
     from .diary import resolve_date
-    from .journal import failpoint_from
     from .networks.x import XClient, client_options_from
-    from .publisher import publish as run
-    from .record import is_x
+    from .publish.journal import failpoint_from
+    from .publish.publisher import publish as run
+    from .publish.record import is_x
 
     diary = _diary(ctx)
     config = diary.committed_view().config()
@@ -296,7 +296,7 @@ def status(ctx: click.Context, days: int) -> None:
     today = resolve_date("today", config.timezone)
     for line in recent_status(diary, today, days, config.schedule.catch_up_days):
         click.echo(f"{line.date}  {line.state:<13}  {line.detail}".rstrip())
-    from . import ledger
+    from .publish import ledger
 
     month = today.strftime("%Y-%m")
     spent = ledger.month_spend(diary.state_dir, month)

@@ -42,7 +42,7 @@ from .gittree import (
     working_bytes,
     working_file,
 )
-from .journal import fsync_dir
+from .publish.journal import fsync_dir
 
 __all__ = [  # what the rest of agent-diary uses, wherever it lives
     "GitFailed", "atomic_write", "clear_cache", "commit_file", "committed_blob",

@@ -35,9 +35,9 @@ from . import gitstore
 from .config import Config
 from .diary import Diary
 from .errors import AccountError, AgentDiaryError, NothingToPost, TemporaryError, joined
-from .journal import Journal
 from .networks.x import XClient
-from .publisher import journal_path, publish
+from .publish.journal import Journal
+from .publish.publisher import journal_path, publish
 from .text.entry import Entry
 from .wording import plural
 

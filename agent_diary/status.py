@@ -12,9 +12,9 @@ from . import gitstore
 from .config import DEFAULT_API_URL
 from .diary import Diary
 from .errors import AgentDiaryError, NothingToPost, joined
-from .journal import Journal, JournalState
-from .publisher import journal_path
-from .record import post_url
+from .publish.journal import Journal, JournalState
+from .publish.publisher import journal_path
+from .publish.record import post_url
 from .wording import plural
 
 

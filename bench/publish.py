@@ -40,7 +40,7 @@ from agent_diary.diary import Diary
 from agent_diary.emulator import Emulator
 from agent_diary.emulator_state import Account
 from agent_diary.networks.x import XClient
-from agent_diary.publisher import publish
+from agent_diary.publish.publisher import publish
 
 POSTS = 10
 DATE = "2026-11-28"

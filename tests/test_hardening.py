@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_diary.reconcile import comparable
+from agent_diary.publish.reconcile import comparable
 
 from .helpers import DiaryRepo, EmulatorHandle, git, make_repo, thread_entry
 from .test_media import png
@@ -493,7 +493,7 @@ def test_an_entry_on_the_first_day_of_the_calendar_is_previewed(repo: DiaryRepo)
 
 
 def test_a_link_to_a_post_points_where_it_went() -> None:
-    from agent_diary.record import post_url
+    from agent_diary.publish.record import post_url
 
     assert post_url("me", "12", "https://api.x.com") == "https://x.com/me/status/12"
     assert post_url("", "12", "https://api.twitter.com/") == "https://x.com/i/status/12"

@@ -97,7 +97,7 @@ def test_status_looking_at_the_lock_never_makes_a_publisher_fail(tmp_path: Path)
 
     from agent_diary import status
     from agent_diary.errors import TemporaryError
-    from agent_diary.journal import repo_lock
+    from agent_diary.publish.journal import repo_lock
 
     state = tmp_path / "state"
     with repo_lock(state, 0):

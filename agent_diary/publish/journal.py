@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULT_API_URL
-from .errors import TemporaryError
+from ..config import DEFAULT_API_URL
+from ..errors import TemporaryError
 
 
 @dataclass

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .config import Config
-from .errors import AccountError
+from ..config import Config
+from ..errors import AccountError
+from ..wording import plural
 from .journal import append_json_line, read_json_lines
-from .wording import plural
 
 LEDGER = "ledger.jsonl"
 

@@ -21,17 +21,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import gitstore, ledger
-from .config import DEFAULT_API_URL, Config, is_loopback_url
-from .diary import Diary
-from .errors import AgentDiaryError, InputError, NothingToPost, TemporaryError, joined
+from .. import gitstore
+from ..config import DEFAULT_API_URL, Config, is_loopback_url
+from ..diary import Diary
+from ..errors import AgentDiaryError, InputError, NothingToPost, TemporaryError, joined
+from ..networks.x import DuplicateContent, MediaExpired, TimelinePost, UnknownOutcome, XClient
+from ..text.entry import with_tweet_ids
+from ..text.repeats import duplicate_message, find_repeats
+from ..thread import Thread, build_thread, neighbour_dates
+from . import ledger
 from .journal import Journal, JournalState, repo_lock
-from .networks.x import DuplicateContent, MediaExpired, TimelinePost, UnknownOutcome, XClient
 from .reconcile import find_chain, find_posted, matches
 from .record import post_url, record, restore_hint, same_posts, thread_signature
-from .text.entry import with_tweet_ids
-from .text.repeats import duplicate_message, find_repeats
-from .thread import Thread, build_thread, neighbour_dates
 
 CREATE_ATTEMPTS = 3
 MEDIA_MARGIN = 600  # seconds: an upload about to expire is uploaded again

@@ -7,15 +7,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from . import gitstore
-from .config import DEFAULT_API_URL, Config
-from .diary import Diary
-from .errors import AgentDiaryError, InputError
+from .. import gitstore
+from ..config import DEFAULT_API_URL, Config
+from ..diary import Diary
+from ..errors import AgentDiaryError, InputError
+from ..text.entry import with_tweet_ids
+from ..thread import Thread, build_thread
+from ..wording import plural
 from .journal import Journal, JournalState
 from .reconcile import signature
-from .text.entry import with_tweet_ids
-from .thread import Thread, build_thread
-from .wording import plural
 
 X_API_HOSTS = ("api.x.com", "api.twitter.com")
 

@@ -16,8 +16,8 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from .networks.x import TimelinePost
-from .text.twittertext import url_spans
+from ..networks.x import TimelinePost
+from ..text.twittertext import url_spans
 
 _T_CO = re.compile(r"https://t\.co/\w+")
 
