@@ -418,7 +418,7 @@ def emulator(port: int, state_path: Path | None) -> None:
     import signal
     import threading
 
-    from .emulator import Emulator
+    from .emulator.server import Emulator
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # before anyone knows the PID

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .auth import Credentials
-from .emulator import Emulator, timeline_page
-from .emulator_state import Account
+from .emulator.server import Emulator, timeline_page
+from .emulator.state import Account
 
 # Not secrets: the emulator's own made-up account, the same for every sandbox.
 SANDBOX_ACCOUNT = Account(username="agentdiary_sandbox", name="agent-diary sandbox")

@@ -37,8 +37,8 @@ from _common import committed_diary, emulator_env
 from agent_diary.auth import Credentials
 from agent_diary.config import load_config
 from agent_diary.diary import Diary
-from agent_diary.emulator import Emulator
-from agent_diary.emulator_state import Account
+from agent_diary.emulator.server import Emulator
+from agent_diary.emulator.state import Account
 from agent_diary.networks.x import XClient
 from agent_diary.publish.publisher import publish
 

@@ -46,8 +46,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     add_code_argument(parser)
     args = parser.parse_args()
-    from agent_diary.emulator import Emulator
-    from agent_diary.emulator_state import Account
+    from agent_diary.emulator.server import Emulator
+    from agent_diary.emulator.state import Account
 
     account = Account(consumer_key=f"ck{secrets.token_hex(8)}",
                       consumer_secret=f"cs{secrets.token_hex(16)}",

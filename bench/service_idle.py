@@ -37,8 +37,8 @@ from _common import (
     rss_mb,
 )
 
-from agent_diary.emulator import Emulator
-from agent_diary.emulator_state import Account
+from agent_diary.emulator.server import Emulator
+from agent_diary.emulator.state import Account
 
 POSTED = "---\ntitle: Posted already\ntweet_ids: [\"1\"]\nposted_at: \"2026-01-01T00:00:00Z\"\n" \
     "---\nNothing new today.\n"

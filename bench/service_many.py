@@ -45,8 +45,8 @@ from _common import (
     rss_mb,
 )
 
-from agent_diary.emulator import Emulator
-from agent_diary.emulator_state import Account
+from agent_diary.emulator.server import Emulator
+from agent_diary.emulator.state import Account
 
 
 def make_template(root: Path, poll: int) -> None:

@@ -115,8 +115,8 @@ class EmulatorHandle:
     def __init__(self, state_path: Path | None = None) -> None:
         import secrets
 
-        from agent_diary.emulator import Emulator
-        from agent_diary.emulator_state import Account
+        from agent_diary.emulator.server import Emulator
+        from agent_diary.emulator.state import Account
 
         self.account = Account(
             consumer_key=f"ck{secrets.token_hex(8)}", consumer_secret=f"cs{secrets.token_hex(16)}",
@@ -144,7 +144,7 @@ class EmulatorHandle:
                 "AGENT_DIARY_SETTLE_SECONDS": "0.3", **extra}
 
     def fault(self, **spec) -> None:
-        from agent_diary.emulator_state import Fault
+        from agent_diary.emulator.state import Fault
 
         with self.world.lock:
             self.world.faults.append(Fault(**spec))

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from requests_oauthlib import OAuth1
 
 from agent_diary.auth import Credentials
-from agent_diary.emulator_state import x_text
+from agent_diary.emulator.state import x_text
 from agent_diary.errors import AccountError
 from agent_diary.networks.x import XClient
 
@@ -135,8 +135,8 @@ def parse_page(page: str) -> _Node:
 
 
 def test_the_timeline_page_looks_like_threads_on_x() -> None:
-    from agent_diary.emulator import timeline_page
-    from agent_diary.emulator_state import Account, World
+    from agent_diary.emulator.server import timeline_page
+    from agent_diary.emulator.state import Account, World
 
     world = World(Account(username="diarist", name="ada Lovelace"))
     at = dt.datetime(2026, 11, 28, 20, 5, tzinfo=dt.UTC).timestamp()
@@ -181,8 +181,8 @@ def test_the_timeline_page_looks_like_threads_on_x() -> None:
 
 
 def test_an_empty_timeline_page_and_a_name_that_needs_escaping() -> None:
-    from agent_diary.emulator import timeline_page
-    from agent_diary.emulator_state import Account, World
+    from agent_diary.emulator.server import timeline_page
+    from agent_diary.emulator.state import Account, World
 
     page = parse_page(timeline_page(World(Account(name="<co> & x"))))
     assert page.all("h1")[0].text == "<co> & x"

@@ -1,6 +1,6 @@
 """The emulator's world: the account, its posts and media, the PIN flow, and faults.
 
-Kept apart from the HTTP layer (emulator.py) so its rules read in one place: what X
+Kept apart from the HTTP layer (server.py) so its rules read in one place: what X
 accepts, what it refuses, and what the text it returns looks like.
 """
 
@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .text.media import sniff
-from .text.twittertext import MAX_WEIGHTED_LENGTH, url_spans, weighted_length
+from ..text.media import sniff
+from ..text.twittertext import MAX_WEIGHTED_LENGTH, url_spans, weighted_length
 
 FIRST_ID = 1_861_000_000_000_000_000
 MEDIA_LIFETIME = 86_400

@@ -1,5 +1,5 @@
 """A local X-API-compatible HTTP server: for tests, `--sandbox`, and anyone without an
-X account. It verifies OAuth 1.0a signatures, answers like X (see emulator_state.py),
+X account. It verifies OAuth 1.0a signatures, answers like X (see state.py),
 can inject faults, and shows what was posted as a timeline page at `/`.
 
 Control endpoints (no auth, loopback only): `GET /_emulator/state`, `POST
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .emulator_state import Account, ApiError, Fault, World
-from .errors import InputError
-from .text.twittertext import url_spans
-from .wording import plural
+from ..errors import InputError
+from ..text.twittertext import url_spans
+from ..wording import plural
+from .state import Account, ApiError, Fault, World
 
 _CLOCK_SKEW = 300  # seconds of timestamp difference X tolerates in OAuth 1.0a
 
