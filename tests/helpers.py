@@ -144,7 +144,7 @@ class EmulatorHandle:
                 "AGENT_DIARY_SETTLE_SECONDS": "0.3", **extra}
 
     def fault(self, **spec) -> None:
-        from agent_diary.emulator.state import Fault
+        from agent_diary.emulator.faults import Fault
 
         with self.world.lock:
             self.world.faults.append(Fault(**spec))

@@ -29,7 +29,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from ..errors import InputError
 from ..text.twittertext import url_spans
 from ..wording import plural
-from .state import Account, ApiError, Fault, World
+from .faults import Fault, take_fault
+from .state import Account, ApiError, World
 
 _CLOCK_SKEW = 300  # seconds of timestamp difference X tolerates in OAuth 1.0a
 
@@ -143,7 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self._body()
         self.world.count(f"{method} {path}")
-        fault = self.world.take_fault(method, path)
+        fault = take_fault(self.world, method, path)
         if fault and fault.delay:
             time.sleep(fault.delay)
         canned = fault.response(time.time()) if fault else None
