@@ -159,7 +159,7 @@ def _oauth_error(action: str, url: str, exc: Exception, consumer_key: str,
 
 
 def _unauthorized(action: str, consumer_key: str, pin_asked: bool) -> str:
-    from .doctor import traps_of
+    from .networks.x_traps import traps_of
 
     traps = traps_of({"X_CONSUMER_KEY": consumer_key})
     trap = f" {'; '.join(traps)}." if traps else ""

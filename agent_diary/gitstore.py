@@ -26,7 +26,6 @@ the one-file commit, pull and push, and doctor's questions.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -42,10 +41,9 @@ from .gittree import (
     working_bytes,
     working_file,
 )
-from .publish.journal import fsync_dir
 
 __all__ = [  # what the rest of agent-diary uses, wherever it lives
-    "GitFailed", "atomic_write", "clear_cache", "commit_file", "committed_blob",
+    "GitFailed", "clear_cache", "commit_file", "committed_blob",
     "committed_bytes", "committed_size", "common_git_dir", "config_value", "file_state",
     "git", "head_commit",
     "init_repository", "prefetch", "pull", "push", "remote_problem", "status_codes",
@@ -91,19 +89,6 @@ def file_state(root: Path, rel: str) -> str:
     out = git(root, "status", "--porcelain", "-z", "--untracked-files=no", "--no-renames",
               "--", rel, env={**LITERAL, "GIT_OPTIONAL_LOCKS": "0"})
     return "modified" if out.strip(b"\0") else "clean"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, fsynced: the file is old or new, never half."""
-    temp = path.with_name(f".{path.name}.agent-diary-{os.getpid()}.tmp")
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    with temp.open("wb") as handle:
-        handle.write(text.encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temp, mode)
-    os.replace(temp, path)
-    fsync_dir(path.parent)
 
 
 # --- writing: init, commit, pull, push ---------------------------------------------------------

@@ -119,7 +119,7 @@ def error_codes(problem: dict[str, Any]) -> set[Any]:
 def map_http_error(status: int, problem: dict[str, Any], headers: Any, action: str,
                    now: float, traps: Sequence[str] = ()) -> AgentDiaryError:
     """The user-facing error for an X API error response (see X-API-NOTES.md). `traps`:
-    what is wrong with the credentials used (doctor.traps_of), named in a 401."""
+    what is wrong with the credentials used (x_traps.traps_of), named in a 401."""
     said = _describe(problem)
     text = " ".join(str(v) for v in (problem.get("type"), problem.get("title"),
                                      problem.get("reason"), said)).lower()
@@ -296,7 +296,7 @@ class XClient:
             failures += 1
 
     def _traps(self) -> tuple[str, ...]:
-        from ..doctor import credential_traps
+        from .x_traps import credential_traps
 
         return tuple(credential_traps(self._credentials))
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from ..config import DEFAULT_API_URL
 from ..errors import TemporaryError
+from ..files import fsync_dir
 
 
 @dataclass
@@ -211,14 +212,6 @@ def failpoint_from(environ: dict[str, str] | Any) -> Callable[[int], None] | Non
             os.kill(os.getpid(), signal.SIGKILL)
 
     return hook
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 LOCK_GRACE = 1.0  # seconds a lock is waited for even when no wait was asked

@@ -11,6 +11,7 @@ from .. import gitstore
 from ..config import DEFAULT_API_URL, Config
 from ..diary import Diary
 from ..errors import AgentDiaryError, InputError
+from ..files import atomic_write
 from ..text.entry import with_tweet_ids
 from ..thread import Thread, build_thread
 from ..wording import plural
@@ -123,7 +124,7 @@ def record(diary: Diary, config: Config, rel: str, state: JournalState, date: dt
                          "or revert the edit, then rerun publish to record them")
     written = current != wanted
     if written:
-        gitstore.atomic_write(path, wanted)
+        atomic_write(path, wanted)
     commit = None
     if config.git.commit:
         # Just written, it differs from HEAD (which holds `committed`): no need to ask git.
