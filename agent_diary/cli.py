@@ -158,10 +158,11 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
 
     What is posted is what is committed: the entry, its template, config.yaml and its
     images are read from the committed tree (HEAD), never through a symbolic link."""
+    import contextlib
     import os
 
+    from .app import Targets
     from .diary import resolve_date
-    from .networks.x import XClient, client_options_from
     from .publish.journal import failpoint_from
     from .publish.publisher import publish as run
     from .publish.record import is_x
@@ -169,25 +170,14 @@ def publish(ctx: click.Context, date_spec: str, sandbox: bool, lock_timeout: flo
     diary = _diary(ctx)
     config = diary.committed_view().config()
     date = resolve_date(date_spec, config.timezone, diary=diary)
-    options = client_options_from(os.environ)
-    common = {"lock_timeout": lock_timeout, "after_journal_write": failpoint_from(os.environ),
-              "accept_edit": accept_edit,
-              "progress": lambda message: click.echo(message, err=True)}
-    if sandbox:
-        from .sandbox import SANDBOX_CREDENTIALS, sandbox_emulator, write_timeline
-
-        folder = diary.sandbox_dir
-        with sandbox_emulator(folder) as emulator:
-            result = run(diary, config, date,
-                         lambda: XClient(SANDBOX_CREDENTIALS, emulator.url, **options),
-                         sandbox=True, **common)
-            page = write_timeline(emulator, folder)
-    else:
-        from .auth import load_credentials
-
-        result = run(diary, config, date,
-                     lambda: XClient(load_credentials(config.x.profile), config.x.api_url,
-                                     **options), **common)
+    with contextlib.ExitStack() as stack:
+        targets = Targets(stack, sandbox=sandbox)
+        result = run(diary, config, date, targets.x_client(diary, config), sandbox=sandbox,
+                     lock_timeout=lock_timeout, after_journal_write=failpoint_from(os.environ),
+                     accept_edit=accept_edit,
+                     progress=lambda message: click.echo(message, err=True))
+        if sandbox:
+            page, folder = targets.timeline(diary), diary.sandbox_dir
     count = plural(len(result.ids), "post")
     if sandbox:
         where, link = " in the sandbox (not on X)", page.as_uri()
@@ -223,6 +213,7 @@ def run(ctx: click.Context, repos: tuple[Path, ...], log_format: str, sandbox: b
     """Run the service: post each day's entry at its time, and entries committed later."""
     import contextlib
 
+    from .app import Targets
     from .diary import open_diary
     from .logs import make_logger
     from .service import serve
@@ -235,47 +226,10 @@ def run(ctx: click.Context, repos: tuple[Path, ...], log_format: str, sandbox: b
                          "drop --config")
     diaries = [open_diary(repo, ctx.obj["config"]) for repo in repos] or [_diary(ctx)]
     logger, redact = make_logger(log_format)
-    emulators: dict[Path, Any] = {}  # sandbox: each diary's emulator, by its root
-    timeline = None
-    if sandbox:
-        from .sandbox import write_timeline
-
-        def timeline(diary: Any) -> Path:
-            return write_timeline(emulators[diary.root], diary.sandbox_dir)
-
     with contextlib.ExitStack() as stack:
-        ctx.exit(serve(diaries, _client_factory(stack, sandbox, redact, emulators), logger,
-                       sandbox=sandbox, timeline=timeline))
-
-
-def _client_factory(stack: Any, sandbox: bool, redact: Any,
-                    emulators: dict[Path, Any]) -> Any:
-    """For each diary, how to make its X client (credentials read only when needed)."""
-    import os
-
-    from .networks.x import XClient, client_options_from
-
-    options = client_options_from(os.environ)
-
-    def for_diary(diary: Any, config: Any) -> Any:
-        if sandbox:
-            from .sandbox import SANDBOX_CREDENTIALS, sandbox_emulator
-
-            if diary.root not in emulators:  # one emulator per diary, however often asked
-                emulators[diary.root] = stack.enter_context(sandbox_emulator(diary.sandbox_dir))
-            emulator = emulators[diary.root]
-            return lambda: XClient(SANDBOX_CREDENTIALS, emulator.url, **options)
-
-        def make() -> XClient:
-            from .auth import load_credentials
-
-            credentials = load_credentials(config.x.profile)
-            redact(credentials.secrets())
-            return XClient(credentials, config.x.api_url, **options)
-
-        return make
-
-    return for_diary
+        targets = Targets(stack, sandbox=sandbox, redact=redact)
+        ctx.exit(serve(diaries, targets.x_client, logger, sandbox=sandbox,
+                       timeline=targets.timeline if sandbox else None))
 
 
 @cli.command()
