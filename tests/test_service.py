@@ -489,6 +489,9 @@ def test_a_committed_config_change_is_picked_up_at_the_next_poll(
     configure(service_repo, "00:00", poll="1h", catch_up_days="1", max_posts_per_day="5")
     service_repo.commit("post now")
     wait_for(lambda: len(emulator.posts()) == 2)
+    # Logged once the IDs are committed: this test's own commit below must not race the
+    # service's (git's index.lock refuses the second of two at once).
+    service.wait_for_log(f"{today}: posted")
     service.wait_for_log("schedule.time 23:59:59 → 00:00")
     for change in ("schedule.poll 1 s → 3600 s", "schedule.catch_up_days 0 → 1",
                    "schedule.max_posts_per_day 1 → 5"):
