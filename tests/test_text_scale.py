@@ -25,24 +25,26 @@ from agent_diary.text._tables import CCTLDS, GTLDS
 from agent_diary.text.render import Block
 from agent_diary.text.split import split_into_posts
 from agent_diary.text.twittertext import (
+    _LIGHT_EMOJI,
+    URL_WEIGHT,
+    _emoji_at,
+    _normalise,
+    _weight,
+    weighted_length,
+)
+from agent_diary.text.urlscan import (
     _CYRILLIC,
     _DIRECTIONAL,
     _INVALID,
     _LATIN_ACCENTS,
-    _LIGHT_EMOJI,
     _MAX_TCO_SLUG,
     _PUNCT,
     _QUERY_CHAR,
     _QUERY_END,
     _SPACES,
     _TCO,
-    URL_WEIGHT,
-    _emoji_at,
     _host_is_valid,
-    _normalise,
-    _weight,
     url_entities,
-    weighted_length,
 )
 
 from .helpers import make_repo
