@@ -87,15 +87,9 @@ def config_stamp(view: Diary) -> object:
 _UNSET = object()
 
 
-def committed_config(diary: Diary) -> tuple[Config, object]:
-    """The committed config and its stamp, both from one commit: a commit landing between
-    two reads of HEAD must not be taken as already seen."""
-    config, stamp, _ = committed_config_at(diary)
-    return config, stamp
-
-
 def committed_config_at(diary: Diary) -> tuple[Config, object, str | None]:
-    """committed_config, and the commit both were read from."""
+    """The committed config, its stamp and the commit both were read from: one commit,
+    so a commit landing between two reads of HEAD is not taken as already seen."""
     view = diary.committed_view()
     return view.config(), config_stamp(view), view.committed
 

@@ -539,11 +539,11 @@ def _diary_service(repo: DiaryRepo, config, **kwargs):  # -> DiaryService
 
 def test_a_config_committed_while_the_service_starts_is_taken_up(repo: DiaryRepo) -> None:
     from agent_diary.diary import open_diary
-    from agent_diary.service import committed_config
+    from agent_diary.service import committed_config_at
 
     repo.write("config.yaml", 'schedule:\n  time: "18:00"\n')
     repo.commit()
-    config, stamp = committed_config(open_diary(repo.root, None))  # what serve reads
+    config, stamp, _ = committed_config_at(open_diary(repo.root, None))  # what serve reads
     repo.write("config.yaml", 'schedule:\n  time: "07:00"\n')  # committed meanwhile
     repo.commit("config")
     service = _diary_service(repo, config, stamp=stamp)
